@@ -1,0 +1,1 @@
+"""Synthetic joint distributions with exact mutual information."""

@@ -1,0 +1,1 @@
+"""mist: amortized mutual information estimation."""
