@@ -1,0 +1,142 @@
+"""The network's invariances, shapes and quantile contract, on a randomly initialised model."""
+
+import pytest
+import torch
+
+from mist.model import MISTNetwork, NetworkConfig, QuantileHead, pinball_loss
+from mist.model.preprocessing import canonicalize, normal_scores
+
+ATOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def net() -> MISTNetwork:
+    torch.manual_seed(0)
+    model = MISTNetwork(NetworkConfig(hidden=32, heads=4, blocks=2, inducing_points=8))
+    # The head starts at zero ("no correction"); give it weights so every path is exercised.
+    torch.nn.init.normal_(model.head.proj.weight, std=0.5)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 200, 4, generator=g)
+    y = torch.tanh(x[..., :3]) + 0.5 * torch.randn(3, 200, 3, generator=g) + x[..., 3:] ** 2
+    return x, y
+
+
+def _out(net, x, y, **kw):
+    with torch.no_grad():
+        return net(x, y, **kw)
+
+
+def test_output_is_ascending_quantiles_per_dataset(net, data):
+    q = _out(net, *data)
+    assert q.shape == (3, 5)
+    assert torch.all(q[:, 1:] >= q[:, :-1])
+
+
+def test_invariant_to_sample_order(net, data):
+    x, y = data
+    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(2))
+    assert torch.allclose(_out(net, x, y), _out(net, x[:, perm], y[:, perm]), atol=ATOL)
+
+
+@pytest.mark.parametrize("side", ["x", "y"])
+def test_invariant_to_coordinate_order(net, data, side):
+    x, y = data
+    if side == "x":
+        x2, y2 = x[..., [2, 0, 3, 1]], y
+    else:
+        x2, y2 = x, y[..., [2, 0, 1]]
+    assert torch.allclose(_out(net, x, y), _out(net, x2, y2), atol=ATOL)
+
+
+def test_symmetric_in_x_and_y(net, data):
+    x, y = data
+    assert torch.allclose(_out(net, x, y), _out(net, y, x), atol=ATOL)
+
+
+@pytest.mark.parametrize(
+    "warp",
+    [torch.exp, lambda c: c**3 + c, lambda c: -c, lambda c: -torch.sinh(2 * c) + 7.0, lambda c: 1e6 * c],
+    ids=["exp", "cubic", "negate", "decreasing-sinh", "rescale"],
+)
+@pytest.mark.parametrize("column", [("x", 1), ("y", 0)])
+def test_invariant_to_strictly_monotone_map_of_one_column(net, data, warp, column):
+    x, y = data
+    side, j = column
+    x2, y2 = x.clone(), y.clone()
+    target = x2 if side == "x" else y2
+    target[..., j] = warp(target[..., j].double()).float()
+    assert torch.allclose(_out(net, x, y), _out(net, x2, y2), atol=ATOL)
+
+
+def test_padded_coordinates_are_ignored(net, data):
+    x, y = data
+    xp = torch.cat([x, torch.randn(3, 200, 2)], dim=-1)
+    yp = torch.cat([y, torch.randn(3, 200, 1)], dim=-1)
+    x_mask = torch.tensor([[True] * 4 + [False] * 2] * 3)
+    y_mask = torch.tensor([[True] * 3 + [False]] * 3)
+    assert torch.allclose(_out(net, x, y), _out(net, xp, yp, x_mask=x_mask, y_mask=y_mask), atol=ATOL)
+
+
+def test_one_dimensional_and_unequal_dimensions_run(net):
+    for dx, dy in [(1, 1), (1, 7), (9, 2)]:
+        q = _out(net, torch.randn(2, 50, dx), torch.randn(2, 50, dy))
+        assert q.shape == (2, 5) and torch.isfinite(q).all()
+
+
+def test_untrained_model_returns_the_gaussian_copula_estimate():
+    """The zero-initialised head means 'no correction': the median is the copula MI."""
+    torch.manual_seed(0)
+    model = MISTNetwork(NetworkConfig(hidden=16, heads=2, blocks=1)).eval()
+    x = torch.randn(1, 4000, 1)
+    y = x + torch.randn(1, 4000, 1)  # rho^2 = 1/2, I = 0.5 log 2
+    median = model.predict_nats(x, y)[0, 2].item()
+    assert median == pytest.approx(0.5 * torch.log(torch.tensor(2.0)).item(), abs=0.03)
+
+
+def test_normal_scores_average_ties_and_mirror_under_reversal():
+    z = torch.tensor([[[3.0], [1.0], [1.0], [2.0]]])
+    s = normal_scores(z)
+    assert s[0, 1, 0] == s[0, 2, 0]  # tied values share one score
+    assert torch.allclose(normal_scores(-z), -s)
+
+
+def test_constant_column_gives_finite_output(net):
+    x = torch.randn(1, 100, 2)
+    x[..., 1] = 5.0
+    assert torch.isfinite(_out(net, x, torch.randn(1, 100, 1))).all()
+
+
+def test_gaussian_copula_mi_matches_closed_form_at_large_n():
+    g = torch.Generator().manual_seed(3)
+    n, rho = 20000, torch.tensor([0.9, 0.5])
+    x = torch.randn(1, n, 2, generator=g)
+    y = rho * x + (1 - rho**2).sqrt() * torch.randn(1, n, 2, generator=g)
+    exact = -0.5 * torch.log1p(-(rho**2)).sum()
+    c = canonicalize(torch.exp(x), y**3)  # monotone warps change nothing
+    assert c.gaussian_mi.item() == pytest.approx(exact.item(), abs=0.03)
+
+
+def test_quantile_head_never_crosses():
+    head = QuantileHead(8, (0.05, 0.25, 0.5, 0.75, 0.95))
+    torch.nn.init.normal_(head.proj.weight, std=10.0)
+    q = head(torch.randn(64, 8), torch.zeros(64))
+    assert torch.all(q[:, 1:] >= q[:, :-1])
+
+
+@pytest.mark.parametrize("levels", [(0.1, 0.9), (0.5, 0.25), (0.0, 0.5, 1.0)])
+def test_quantile_head_rejects_bad_levels(levels):
+    with pytest.raises(ValueError, match="quantile levels"):
+        QuantileHead(8, levels)
+
+
+def test_pinball_loss_values():
+    levels = (0.1, 0.5, 0.9)
+    pred = torch.tensor([[0.0, 1.0, 2.0]])
+    # target 1.5: errors (1.5, 0.5, -0.5) -> 0.1*1.5, 0.5*0.5, 0.1*0.5 -> mean 0.15
+    assert pinball_loss(pred, torch.tensor([1.5]), levels).item() == pytest.approx(0.15)
+    assert pinball_loss(torch.tensor([[1.5, 1.5, 1.5]]), torch.tensor([1.5]), levels).item() == 0.0
