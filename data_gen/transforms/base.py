@@ -1,0 +1,89 @@
+"""What every transform provides: a registry entry that draws random invertible maps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Bijection", "Transform", "Chain", "log_uniform", "bisect_increasing"]
+
+
+class Bijection:
+    """One drawn invertible map R^d -> R^d, applied row-wise to (n, d) float64 arrays.
+
+    Attributes:
+        name: the registry name of the transform that drew it.
+        params: a small JSON-serialisable summary.
+    """
+
+    name: str = ""
+    params: dict[str, Any] = {}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(n, d) -> (n, d)."""
+        raise NotImplementedError
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        """(n, d) -> (n, d), the exact inverse of `forward` (up to float64 rounding)."""
+        raise NotImplementedError
+
+
+class Transform:
+    """A registry entry: `draw(rng, d, options)` returns a random `Bijection` of R^d.
+
+    Subclasses set `name`, `min_dim` (the smallest d it applies to) and `defaults`.
+    """
+
+    name: str = ""
+    min_dim: int = 1
+    defaults: Mapping[str, Any] = {}
+
+    def check_options(self, options: Mapping[str, Any], where: str) -> None:
+        """Raise ValueError naming `where` for unknown or invalid options."""
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"generator config '{where}': unknown option(s) {unknown}; "
+                             f"valid options are {sorted(self.defaults)}")
+
+    def options(self, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**self.defaults, **(overrides or {})}
+
+    def draw(self, rng: np.random.Generator, d: int, options: Mapping[str, Any]) -> Bijection:
+        raise NotImplementedError
+
+
+class Chain(Bijection):
+    """Bijections applied in order; named "a+b+c" ("identity" when empty)."""
+
+    def __init__(self, parts: Sequence[Bijection]):
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts) or "identity"
+        self.params = [{"name": p.name, **p.params} for p in self.parts]
+
+    def forward(self, x):
+        for p in self.parts:
+            x = p.forward(x)
+        return x
+
+    def inverse(self, y):
+        for p in reversed(self.parts):
+            y = p.inverse(y)
+        return y
+
+
+def log_uniform(rng: np.random.Generator, lo: float, hi: float, size=None) -> np.ndarray:
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
+
+
+def bisect_increasing(f, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, iters: int = 64) -> np.ndarray:
+    """Solve f(x) = y elementwise for x in [lo, hi] (f increasing); used by inverses without a closed form."""
+    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
+    lo, hi = lo.copy(), hi.copy()
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        below = f(mid) < y
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
