@@ -155,9 +155,9 @@ class GeneratorConfig:
         if self.min_chain < 0 or self.max_chain < self.min_chain:
             raise ValueError(f"generator config needs 0 <= min_chain <= max_chain, got min_chain={self.min_chain}, "
                              f"max_chain={self.max_chain}")
-        if self.max_chain > 0 and not self.transforms:
-            raise ValueError("generator config: 'max_chain' > 0 needs at least one entry in 'transforms' "
-                             "(or set max_chain: 0)")
+        if self.min_chain > 0 and not self.transforms:
+            raise ValueError("generator config: 'min_chain' > 0 needs at least one entry in 'transforms' "
+                             "(or set min_chain: 0)")
         lo, hi = self.n
         if lo < 2 or hi < lo:
             raise ValueError(f"generator config 'n' must be an int >= 2 or [lo, hi] with 2 <= lo <= hi, got {list(self.n)}")
