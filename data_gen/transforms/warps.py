@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from data_gen.registry import register_transform
-from data_gen.transforms.base import Bijection, Transform, bisect_increasing, log_uniform
+from data_gen.transforms.base import Bijection, Transform, log_uniform, solve_increasing
 
 __all__ = ["WarpAsinh", "WarpPower", "WarpWiggly", "WarpSteps"]
 
@@ -94,9 +94,12 @@ class _Wiggly(Bijection):
         a, w, ph = (_as(t, x)[:, None, :] for t in (self.a, self.w, self.ph))
         return x + (a * np.sin(w * x[None] + ph)).sum(axis=0)
 
+    def slope(self, x):
+        return 1 + (self.a[:, None, :] * self.w[:, None, :] * np.cos(self.w[:, None, :] * x[None] + self.ph[:, None, :])).sum(axis=0)
+
     def inverse(self, y):
         bound = self.a.sum(axis=0)  # |forward(x) - x| <= bound
-        return bisect_increasing(self.forward, y, y - bound, y + bound)
+        return solve_increasing(self.forward, self.slope, y, y - bound, y + bound)
 
 
 @register_transform
@@ -126,9 +129,13 @@ class _Steps(Bijection):
         a, c, w = (_as(t, x)[:, None, :] for t in (self.a, self.c, self.w))
         return _as(self.b, x) * x + (a * np.tanh((x[None] - c) / w)).sum(axis=0)
 
+    def slope(self, x):
+        t = np.tanh((x[None] - self.c[:, None, :]) / self.w[:, None, :])
+        return self.b + (self.a[:, None, :] / self.w[:, None, :] * (1 - t * t)).sum(axis=0)
+
     def inverse(self, y):
         bound = self.a.sum(axis=0)  # |forward(x) - b x| <= bound
-        return bisect_increasing(self.forward, y, (y - bound) / self.b, (y + bound) / self.b)
+        return solve_increasing(self.forward, self.slope, y, (y - bound) / self.b, (y + bound) / self.b)
 
 
 @register_transform
