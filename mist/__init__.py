@@ -1,1 +1,3 @@
-"""mist: amortized mutual information estimation."""
+"""mist: amortized mutual information estimation with a pretrained transformer."""
+
+__version__ = "0.1.0"

@@ -12,7 +12,7 @@ ATOL = 1e-4
 @pytest.fixture(scope="module")
 def net() -> MISTNetwork:
     torch.manual_seed(0)
-    model = MISTNetwork(NetworkConfig(hidden=32, heads=4, blocks=2, inducing_points=8))
+    model = MISTNetwork(NetworkConfig(hidden=16, sample_hidden=32, heads=4, blocks=2, sample_blocks=1, inducing_points=8))
     # The head starts at zero ("no correction"); give it weights so every path is exercised.
     torch.nn.init.normal_(model.head.proj.weight, std=0.5)
     return model.eval()
@@ -91,7 +91,7 @@ def test_one_dimensional_and_unequal_dimensions_run(net):
 def test_untrained_model_returns_the_gaussian_copula_estimate():
     """The zero-initialised head means 'no correction': the median is the copula MI."""
     torch.manual_seed(0)
-    model = MISTNetwork(NetworkConfig(hidden=16, heads=2, blocks=1)).eval()
+    model = MISTNetwork(NetworkConfig(hidden=16, sample_hidden=16, heads=2, blocks=1)).eval()
     x = torch.randn(1, 4000, 1)
     y = x + torch.randn(1, 4000, 1)  # rho^2 = 1/2, I = 0.5 log 2
     median = model.predict_nats(x, y)[0, 2].item()

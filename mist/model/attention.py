@@ -1,46 +1,21 @@
-"""Attention blocks of the 2D transformer: across coordinates and across samples.
+"""Attention blocks: across the coordinates of a sample, and across samples through inducing points.
 
-Tokens are laid out as (B, d, n, h): one h-vector per (coordinate, sample). Attention across
-coordinates runs within each sample and knows only whether two coordinates share a role (both
-in X or both in Y), never an absolute role or position; attention across samples runs within
-each coordinate through a few learned inducing points, so it costs O(n).
+Coordinate tokens are laid out (B, d, n, h): one h-vector per (coordinate, sample), so that
+attention across samples is a plain batched matrix product over contiguous memory. Attention
+across coordinates knows only whether two coordinates share a role (both in X or both in Y),
+never an absolute role or position. Attention across samples goes through m learned inducing
+points, so it costs O(n * m), not O(n^2).
 
 References:
-    Lee et al., "Set Transformer", ICML (2019) (induced set attention, ISAB).
+    Lee et al., "Set Transformer", ICML (2019) (induced set attention, ISAB; pooling, PMA).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MultiheadAttention", "CoordinateAttention", "InducedSampleAttention", "FeedForward"]
-
-
-class MultiheadAttention(nn.Module):
-    """Multi-head attention over the second-to-last axis, any number of leading batch axes."""
-
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        if dim % heads:
-            raise ValueError(f"hidden size {dim} is not divisible by the number of heads {heads}")
-        self.heads = heads
-        self.q = nn.Linear(dim, dim)
-        self.kv = nn.Linear(dim, 2 * dim)
-        self.out = nn.Linear(dim, dim)
-
-    def forward(self, query: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """query (..., L, h), context (..., S, h), mask broadcastable to (..., L, S), True = attend."""
-        *lead, length, dim = query.shape
-        hd = dim // self.heads
-        q = self.q(query).unflatten(-1, (self.heads, hd)).transpose(-2, -3)  # (..., H, L, hd)
-        k, v = self.kv(context).unflatten(-1, (2, self.heads, hd)).unbind(-3)
-        k, v = k.transpose(-2, -3), v.transpose(-2, -3)
-        if mask is not None:
-            mask = mask.unsqueeze(-3)  # broadcast over heads
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.out(o.transpose(-2, -3).flatten(-2))
+__all__ = ["CoordinateAttention", "InducedAttention", "PoolingAttention", "FeedForward"]
 
 
 class FeedForward(nn.Sequential):
@@ -49,45 +24,92 @@ class FeedForward(nn.Sequential):
 
 
 class CoordinateAttention(nn.Module):
-    """Attention across the coordinates of each sample, split by role.
+    """Attention across the coordinates of each sample, by role, through pooling queries.
 
-    One attention reads the coordinates of the token's own variable (X for an X coordinate),
-    the other those of the other variable. Swapping X and Y swaps nothing inside this module,
-    which makes the whole network symmetric in X and Y by construction.
+    Per sample, each head's learned query attends over the coordinates of X and, separately,
+    over those of Y (O(d), no d x d score matrix); every token then reads the summary of its
+    own variable and that of the other one. Only "same role" and "other role" exist here, so
+    swapping X and Y changes nothing inside this module.
+
+    Arguments:
+        dim: token width.
+        heads: attention heads (each reads dim / heads channels).
     """
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
-        self.same = MultiheadAttention(dim, heads)
-        self.cross = MultiheadAttention(dim, heads)
-        self.mix = nn.Linear(2 * dim, dim)
+        if dim % heads:
+            raise ValueError(f"token width {dim} is not divisible by the number of heads {heads}")
+        self.heads = heads
+        self.score = nn.Linear(dim, heads)  # the keys' dot products with the heads' queries
+        self.value = nn.Linear(dim, dim)
+        self.same = nn.Linear(dim, dim)
+        self.other = nn.Linear(dim, dim, bias=False)
 
     def forward(self, t: torch.Tensor, role: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """t (B, d, n, h); role (B, d) bool (True = X); valid (B, d) bool."""
-        s = t.transpose(1, 2)  # (B, n, d, h)
-        same_role = role.unsqueeze(-1) == role.unsqueeze(-2)  # (B, d, d)
-        keys = valid.unsqueeze(-2)
-        same = (same_role & keys).unsqueeze(1)  # (B, 1, d, d), broadcast over samples
-        cross = (~same_role & keys).unsqueeze(1)
-        out = self.mix(torch.cat([self.same(s, s, same), self.cross(s, s, cross)], dim=-1))
-        return out.transpose(1, 2)
+        """t (B, d, n, h); role (B, d) bool (True = X); valid (B, d) bool -> (B, d, n, h)."""
+        b, d, n, h = t.shape
+        scores = self.score(t)  # (B, d, n, H)
+        v = self.value(t).unflatten(-1, (self.heads, h // self.heads))  # (B, d, n, H, hd)
+        summaries = []
+        for members in (role & valid, ~role & valid):  # X coordinates, Y coordinates
+            w = torch.softmax(scores.masked_fill(~members[:, :, None, None], float("-inf")), dim=1)
+            summaries.append((w.unsqueeze(-1) * v).sum(1).flatten(-2))  # (B, n, h)
+        sx, sy = summaries
+        is_x = role[:, :, None, None]
+        own = torch.where(is_x, self.same(sx).unsqueeze(1), self.same(sy).unsqueeze(1))
+        other = torch.where(is_x, self.other(sy).unsqueeze(1), self.other(sx).unsqueeze(1))
+        return own + other
 
 
-class InducedSampleAttention(nn.Module):
-    """ISAB across samples within each coordinate: O(n * m) for m inducing points."""
+class InducedAttention(nn.Module):
+    """ISAB across samples: m inducing points read all samples, then every sample reads them.
 
-    def __init__(self, dim: int, heads: int, inducing_points: int):
+    Input (..., n, h) with samples on the second-to-last axis and any leading axes (the batch,
+    and the coordinate axis for coordinate tokens). Single-head: the m inducing points play
+    the part of heads, and every step is a batched matrix product.
+
+    Arguments:
+        dim: token width.
+        inducing_points: m.
+    """
+
+    def __init__(self, dim: int, inducing_points: int):
         super().__init__()
+        self.scale = dim**-0.5
         self.inducing = nn.Parameter(torch.randn(inducing_points, dim) / dim**0.5)
-        self.gather = MultiheadAttention(dim, heads)
+        self.gather_q = nn.Linear(dim, dim)
+        self.gather_kv = nn.Linear(dim, 2 * dim)
+        self.gather_out = nn.Linear(dim, dim)
         self.gather_norm = nn.LayerNorm(dim)
         self.gather_ff = FeedForward(dim)
-        self.scatter = MultiheadAttention(dim, heads)
+        self.scatter_q = nn.Linear(dim, dim)
+        self.scatter_kv = nn.Linear(dim, 2 * dim)
+        self.scatter_out = nn.Linear(dim, dim)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        """t (B, d, n, h) -> (B, d, n, h)."""
-        b, d, _, h = t.shape
-        ind = self.inducing.expand(b, d, -1, -1)
-        summary = ind + self.gather(ind, t)
-        summary = summary + self.gather_ff(self.gather_norm(summary))
-        return self.scatter(t, summary)
+        k, v = self.gather_kv(t).chunk(2, dim=-1)  # (..., n, h)
+        w = torch.softmax(self.gather_q(self.inducing) @ k.transpose(-1, -2) * self.scale, dim=-1)  # (..., m, n)
+        s = self.inducing + self.gather_out(w @ v)  # (..., m, h)
+        s = s + self.gather_ff(self.gather_norm(s))
+        ks, vs = self.scatter_kv(s).chunk(2, dim=-1)  # (..., m, h)
+        w = torch.softmax(self.scatter_q(t) @ ks.transpose(-1, -2) * self.scale, dim=-1)  # (..., n, m)
+        return self.scatter_out(w @ vs)
+
+
+class PoolingAttention(nn.Module):
+    """PMA with one seed per head: learned queries attend over the samples, (B, n, h) -> (B, h)."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.seed = nn.Parameter(torch.randn(dim) / dim**0.5)
+        self.score = nn.Linear(dim, heads)
+        self.value = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        b, n, h = t.shape
+        w = torch.softmax(self.score(t), dim=1)  # (B, n, H)
+        v = self.value(t).unflatten(-1, (self.heads, h // self.heads))  # (B, n, H, hd)
+        return self.seed + self.out((w.unsqueeze(-1) * v).sum(1).flatten(-2))

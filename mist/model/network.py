@@ -1,8 +1,13 @@
 """MISTNetwork: sample sets of (X, Y) to quantiles of I(X;Y).
 
+Two stages. Coordinate stage: one token per (sample, coordinate), 2D attention blocks that
+alternate attention across the coordinates of a sample and, per coordinate, across samples.
+Sample stage: the coordinates of X and of Y are pooled per sample into one symmetric token,
+then induced attention blocks run across samples and a pooling attention reads the set.
+The head predicts a residual over the Gaussian-copula MI.
+
 Invariant by construction to: the order of samples, the order of coordinates within X and
-within Y, swapping X and Y, strictly monotone maps and sign flips of any column (copula
-preprocessing). It predicts a learned residual over the Gaussian-copula MI.
+within Y, swapping X and Y, strictly monotone maps and sign flips of any column.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from mist.model.attention import CoordinateAttention, FeedForward, InducedSampleAttention, MultiheadAttention
+from mist.model.attention import CoordinateAttention, FeedForward, InducedAttention, PoolingAttention
 from mist.model.preprocessing import NUM_GLOBAL_FEATURES, canonicalize
 from mist.model.quantile_head import QuantileHead
 
@@ -23,9 +28,11 @@ __all__ = ["NetworkConfig", "MISTNetwork"]
 class NetworkConfig:
     """Architecture and preprocessing of the estimator."""
 
-    hidden: int = 64  # token width
+    hidden: int = 32  # width of the (sample, coordinate) tokens
+    sample_hidden: int = 64  # width of the per-sample tokens
     heads: int = 4  # attention heads
-    blocks: int = 3  # 2D attention blocks
+    blocks: int = 2  # 2D blocks over (sample, coordinate) tokens
+    sample_blocks: int = 2  # induced-attention blocks over per-sample tokens
     inducing_points: int = 16  # ISAB inducing points across samples
     quantiles: tuple[float, ...] = field(default=(0.05, 0.25, 0.5, 0.75, 0.95))
     copula: bool = True  # rank -> normal scores per column before everything else
@@ -33,8 +40,8 @@ class NetworkConfig:
 
     def __post_init__(self):
         self.quantiles = tuple(float(q) for q in self.quantiles)
-        for name in ("hidden", "heads", "blocks", "inducing_points"):
-            if int(getattr(self, name)) < 1:
+        for name in ("hidden", "sample_hidden", "heads", "blocks", "sample_blocks", "inducing_points"):
+            if int(getattr(self, name)) < (0 if name.endswith("blocks") else 1):
                 raise ValueError(f"NetworkConfig.{name} must be a positive integer, got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
@@ -43,21 +50,34 @@ class NetworkConfig:
         return d
 
 
-class Block(nn.Module):
-    """Pre-norm block: coordinate attention, induced sample attention, feed-forward."""
+class CoordinateBlock(nn.Module):
+    """Pre-norm 2D block on (B, d, n, h): across coordinates, across samples, feed-forward."""
 
-    def __init__(self, cfg: NetworkConfig):
+    def __init__(self, dim: int, heads: int, inducing_points: int):
         super().__init__()
-        h = cfg.hidden
-        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(h), nn.LayerNorm(h), nn.LayerNorm(h)
-        self.coords = CoordinateAttention(h, cfg.heads)
-        self.samples = InducedSampleAttention(h, cfg.heads, cfg.inducing_points)
-        self.ff = FeedForward(h)
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.coords = CoordinateAttention(dim, heads)
+        self.samples = InducedAttention(dim, inducing_points)
+        self.ff = FeedForward(dim)
 
     def forward(self, t: torch.Tensor, role: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         t = t + self.coords(self.norm1(t), role, valid)
         t = t + self.samples(self.norm2(t))
         return t + self.ff(self.norm3(t))
+
+
+class SampleBlock(nn.Module):
+    """Pre-norm block on (B, n, h): induced attention across samples, feed-forward."""
+
+    def __init__(self, dim: int, heads: int, inducing_points: int):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.samples = InducedAttention(dim, inducing_points)
+        self.ff = FeedForward(dim)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        t = t + self.samples(self.norm1(t))
+        return t + self.ff(self.norm2(t))
 
 
 class MISTNetwork(nn.Module):
@@ -67,7 +87,7 @@ class MISTNetwork(nn.Module):
         cfg: the architecture.
 
     Example:
-        >>> net = MISTNetwork(NetworkConfig(hidden=16, heads=2, blocks=1))
+        >>> net = MISTNetwork(NetworkConfig(hidden=16, sample_hidden=16, heads=2, blocks=1))
         >>> x, y = torch.randn(2, 100, 3), torch.randn(2, 100, 1)
         >>> net.predict_nats(x, y).shape
         torch.Size([2, 5])
@@ -76,16 +96,18 @@ class MISTNetwork(nn.Module):
     def __init__(self, cfg: NetworkConfig):
         super().__init__()
         self.cfg = cfg
-        h = cfg.hidden
+        h, hs = cfg.hidden, cfg.sample_hidden
         self.embed_value = nn.Sequential(nn.Linear(1, h), nn.GELU(), nn.Linear(h, h))
         self.embed_globals = nn.Linear(NUM_GLOBAL_FEATURES, h)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.blocks))
-        self.norm = nn.LayerNorm(h)
-        self.pool_seed = nn.Parameter(torch.randn(1, h) / h**0.5)
-        self.pool = MultiheadAttention(h, cfg.heads)
-        self.pair = nn.Sequential(nn.Linear(3 * h, 2 * h), nn.GELU(), nn.Linear(2 * h, h))
-        self.trunk = nn.Sequential(nn.GELU(), nn.LayerNorm(h), FeedForward(h), nn.GELU())
-        self.head = QuantileHead(h, cfg.quantiles)
+        self.coord_blocks = nn.ModuleList(CoordinateBlock(h, cfg.heads, cfg.inducing_points) for _ in range(cfg.blocks))
+        self.coord_norm = nn.LayerNorm(h)
+        self.pair = nn.Sequential(nn.Linear(2 * h, hs), nn.GELU(), nn.Linear(hs, hs))
+        self.sample_globals = nn.Linear(NUM_GLOBAL_FEATURES, hs)
+        self.sample_blocks = nn.ModuleList(SampleBlock(hs, cfg.heads, cfg.inducing_points) for _ in range(cfg.sample_blocks))
+        self.sample_norm = nn.LayerNorm(hs)
+        self.pool = PoolingAttention(hs, cfg.heads)
+        self.trunk = nn.Sequential(nn.Linear(2 * hs, hs), nn.GELU(), FeedForward(hs), nn.GELU())
+        self.head = QuantileHead(hs, cfg.quantiles)
 
     @property
     def quantile_levels(self) -> tuple[float, ...]:
@@ -108,24 +130,27 @@ class MISTNetwork(nn.Module):
         Returns:
             Ascending quantiles of log(1 + MI in nats), shape (B, K), K = len(cfg.quantiles).
         """
-        c = canonicalize(x, y, x_mask, y_mask, copula=self.cfg.copula, shrinkage=self.cfg.shrinkage)
-        b, n, dx = c.x.shape
+        with torch.autocast(device_type=x.device.type, enabled=False):  # ranks and eigh want full precision
+            c = canonicalize(x.float(), y.float(), x_mask, y_mask, copula=self.cfg.copula, shrinkage=self.cfg.shrinkage)
+        dx = c.x.shape[-1]
         valid = torch.cat([c.x_mask, c.y_mask], dim=-1)  # (B, d)
         role = torch.zeros_like(valid)
         role[:, :dx] = True
-        g = self.embed_globals(c.features)  # (B, h)
 
         values = torch.cat([c.x, c.y], dim=-1).transpose(1, 2).unsqueeze(-1)  # (B, d, n, 1)
-        t = self.embed_value(values) + g[:, None, None, :]
-        for block in self.blocks:
+        t = self.embed_value(values) + self.embed_globals(c.features)[:, None, None, :]
+        for block in self.coord_blocks:
             t = block(t, role, valid)
+        t = self.coord_norm(t)
 
-        t = self.norm(t)
-        per_coord = self.pool(self.pool_seed.expand(b, t.shape[1], 1, -1), t).squeeze(-2)  # (B, d, h)
-        px = _masked_mean(per_coord[:, :dx], c.x_mask)
-        py = _masked_mean(per_coord[:, dx:], c.y_mask)
-        pooled = self.pair(torch.cat([px, py, g], -1)) + self.pair(torch.cat([py, px, g], -1))
-        return self.head(self.trunk(pooled), torch.log1p(c.gaussian_mi))
+        px = _masked_mean(t[:, :dx], c.x_mask)  # (B, n, h)
+        py = _masked_mean(t[:, dx:], c.y_mask)
+        g = self.sample_globals(c.features)  # (B, hs)
+        s = self.pair(torch.cat([px, py], -1)) + self.pair(torch.cat([py, px], -1)) + g[:, None, :]
+        for block in self.sample_blocks:
+            s = block(s)
+        pooled = self.pool(self.sample_norm(s))
+        return self.head(self.trunk(torch.cat([pooled, g], -1)), torch.log1p(c.gaussian_mi))
 
     @torch.no_grad()
     def predict_nats(self, x: torch.Tensor, y: torch.Tensor, **masks) -> torch.Tensor:
@@ -134,5 +159,6 @@ class MISTNetwork(nn.Module):
 
 
 def _masked_mean(t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    w = mask.to(t.dtype).unsqueeze(-1)
+    """Mean of (B, d, n, h) over its valid coordinates -> (B, n, h)."""
+    w = mask.to(t.dtype)[:, :, None, None]
     return (t * w).sum(1) / w.sum(1).clamp_min(1.0)

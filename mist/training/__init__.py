@@ -1,0 +1,1 @@
+"""Training: the Lightning module, the data module, the Hydra entry points and the exporter."""

@@ -1,0 +1,84 @@
+"""MetaDataModule: training batches (generated on the fly or read from shards) and the
+fixed validation sets (held-out families and transforms, and in-distribution)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+from torch.utils.data import DataLoader, Subset
+
+from mist.training.datasets import FixedBatches, GeneratedBatches, ShardBatches
+
+__all__ = ["MetaDataModule"]
+
+
+class MetaDataModule(L.LightningDataModule):
+    """Arguments:
+        generator: data_gen generator config for training (on-the-fly source).
+        val_generators: name -> generator config, one validation set each.
+        source: "generate" (fresh sets every batch) or "shards".
+        shards: folder or list of shard files when source is "shards".
+        batch_size: sample sets per training batch.
+        batches_per_epoch: training batches per epoch on each rank.
+        num_workers: loader worker processes per rank.
+        val_batches: batches per validation set.
+        val_batch_size: sample sets per validation batch.
+        min_n: smallest n of a shard batch.
+        seed: seed of the training streams and of the validation sets.
+    """
+
+    def __init__(
+        self,
+        generator: Mapping[str, Any],
+        val_generators: Mapping[str, Mapping[str, Any]],
+        source: str = "generate",
+        shards: Any = None,
+        batch_size: int = 32,
+        batches_per_epoch: int = 200,
+        num_workers: int = 1,
+        val_batches: int = 8,
+        val_batch_size: int = 16,
+        min_n: int = 16,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters()  # recorded in checkpoints: the exporter reads the trained ranges
+        if source not in ("generate", "shards"):
+            raise ValueError(f"data.source must be 'generate' or 'shards', got {source!r}")
+        if source == "shards" and not shards:
+            raise ValueError("data.source=shards needs data.shards=FOLDER (written by mist-generate)")
+        self.generator = generator
+        self.val_generators = dict(val_generators)
+        self.source, self.shards = source, shards
+        self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
+        self.num_workers, self.min_n, self.seed = num_workers, min_n, seed
+        self.val_batches, self.val_batch_size = val_batches, val_batch_size
+        self.val_names: list[str] = list(self.val_generators)
+        self._train = None
+        self._val: list = []
+
+    def setup(self, stage: str | None = None) -> None:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        if self.source == "generate":
+            self._train = GeneratedBatches(self.generator, self.batch_size, self.batches_per_epoch, self.seed)
+        else:
+            self._train = ShardBatches(self.shards, self.batch_size, self.batches_per_epoch, self.min_n, self.seed)
+        self._train.rank, self._train.world = rank, world
+        self._val = []
+        for k, name in enumerate(self.val_names):
+            full = FixedBatches(self.val_generators[name], self.val_batch_size, self.val_batches, seed=10_000 + k)
+            self._val.append(Subset(full, range(rank, len(full), world)))  # each rank its own share
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(
+            self._train,
+            batch_size=None,
+            num_workers=self.num_workers,
+            persistent_workers=False,
+            prefetch_factor=4 if self.num_workers else None,
+        )
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [DataLoader(v, batch_size=None, shuffle=False) for v in self._val]

@@ -1,0 +1,100 @@
+"""MISTModule: the pinball loss, validation metrics and optimiser around MISTNetwork."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+
+from mist.model import MISTNetwork, NetworkConfig, pinball_loss
+
+__all__ = ["MISTModule"]
+
+
+class MISTModule(L.LightningModule):
+    """Arguments:
+        network: NetworkConfig fields.
+        lr: peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warm-up steps.
+        max_steps: length of the cosine decay (the trainer's max_steps).
+        min_lr_ratio: final learning rate as a fraction of lr.
+        compile: wrap the network in torch.compile (GPUs).
+        val_names: names of the validation sets, in data-loader order (for metric names).
+    """
+
+    def __init__(
+        self,
+        network: Mapping[str, Any],
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 200,
+        max_steps: int = 10_000,
+        min_lr_ratio: float = 0.05,
+        compile: bool = False,
+        val_names: tuple[str, ...] = ("val",),
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = MISTNetwork(NetworkConfig(**dict(network)))
+        self.levels = self.net.cfg.quantiles
+        self._forward = torch.compile(self.net, dynamic=True) if compile else self.net
+        lo, hi = self.levels.index(min(self.levels)), self.levels.index(max(self.levels))
+        self._outer = (lo, hi)
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Quantiles of log(1 + MI), shape (B, K)."""
+        return self._forward(batch["x"], batch["y"], batch.get("x_mask"), batch.get("y_mask"))
+
+    def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        q = self(batch)
+        loss = pinball_loss(q.float(), torch.log1p(batch["mi"]), self.levels)
+        b = batch["x"].shape[0]
+        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        self.log("train/n", float(batch["x"].shape[1]), batch_size=b)
+        return loss
+
+    def validation_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        names = self.hparams.val_names
+        name = names[dataloader_idx] if dataloader_idx < len(names) else f"val{dataloader_idx}"
+        q = self(batch).float()
+        mi = batch["mi"]
+        nats = torch.expm1(q.clamp_min(0.0))
+        med = nats[:, self.levels.index(0.5)]
+        b = mi.shape[0]
+        metrics = {
+            "loss": pinball_loss(q, torch.log1p(mi), self.levels),
+            "mae": (med - mi).abs().mean(),
+            "cover90": _covers(nats, mi, self.levels, 0.05, 0.95),
+            "cover50": _covers(nats, mi, self.levels, 0.25, 0.75),
+        }
+        for k, v in metrics.items():
+            if v is not None:
+                self.log(f"{name}/{k}", v, batch_size=b, add_dataloader_idx=False, sync_dist=True, prog_bar=k == "mae")
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        decay = [p for n, p in self.net.named_parameters() if p.ndim >= 2 and "inducing" not in n and "seed" not in n]
+        rest = [p for n, p in self.net.named_parameters() if not (p.ndim >= 2 and "inducing" not in n and "seed" not in n)]
+        opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": hp.weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=hp.lr
+        )
+
+        def schedule(step: int) -> float:
+            if step < hp.warmup_steps:
+                return (step + 1) / hp.warmup_steps
+            progress = min(1.0, (step - hp.warmup_steps) / max(1, hp.max_steps - hp.warmup_steps))
+            return hp.min_lr_ratio + (1 - hp.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def _covers(nats: torch.Tensor, mi: torch.Tensor, levels, lo: float, hi: float) -> torch.Tensor | None:
+    if lo not in levels or hi not in levels:
+        return None
+    inside = (nats[:, levels.index(lo)] <= mi) & (mi <= nats[:, levels.index(hi)])
+    return inside.float().mean()

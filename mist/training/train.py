@@ -1,0 +1,71 @@
+"""`mist-train`: the Hydra entry point. It instantiates configs and calls `trainer.fit`.
+
+Run it again with the same run name and it resumes from the run's last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+__all__ = ["train", "main"]
+
+
+def _resume_path(cfg: DictConfig) -> str | None:
+    if cfg.get("ckpt_path"):
+        return str(cfg.ckpt_path)
+    last = Path(cfg.run_dir) / "checkpoints" / "last.ckpt"
+    if cfg.get("resume", True) and last.is_file():
+        log.info("resuming from %s", last)
+        return str(last)
+    return None
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train the estimator as `cfg` says; returns the final metrics (and the release path).
+
+    Arguments:
+        cfg: a composed `train` config (see configs/train.yaml).
+
+    Returns:
+        A dict of the trainer's last logged metrics as floats, plus "release" (the exported
+        checkpoint path, when cfg.export) and "ckpt_path" (the best Lightning checkpoint).
+    """
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    module = hydra.utils.instantiate(cfg.model, val_names=list(cfg.data.val_generators))
+    callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values()]
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for lg in loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg))
+
+    result: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    ckpt = trainer.checkpoint_callback
+    best = (ckpt.best_model_path or ckpt.last_model_path) if ckpt else ""
+    result["ckpt_path"] = best
+    if cfg.get("export") and trainer.is_global_zero and best:
+        from mist.training.export import export_checkpoint
+
+        weights, _ = export_checkpoint(best, Path(cfg.run_dir) / "release" / "mist")
+        result["release"] = str(weights.with_suffix(""))
+        log.info("release checkpoint written to %s", result["release"])
+    return result
+
+
+@hydra.main(version_base="1.3", config_path="pkg://mist.configs", config_name="train")
+def main(cfg: DictConfig) -> None:
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

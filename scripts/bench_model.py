@@ -1,0 +1,118 @@
+"""Forward latency, peak memory and training throughput of the estimator network on this CPU.
+
+    python scripts/bench_model.py                 # the issue's cases, small config
+    python scripts/bench_model.py --threads 2 --repeats 5
+
+Each latency case runs in a fresh subprocess so that its peak resident memory (ru_maxrss,
+minus the process's footprint before the forward pass) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = [(1_000, 5, 5), (10_000, 5, 5), (100_000, 5, 5), (10_000, 32, 32)]
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def latency_case(n: int, dx: int, dy: int, repeats: int, threads: int, model: str) -> dict:
+    import torch
+    from hydra import compose, initialize_config_module
+
+    from mist.model import MISTNetwork, NetworkConfig
+
+    torch.set_num_threads(threads)
+    with initialize_config_module(config_module="mist.configs", version_base="1.3"):
+        cfg = compose(config_name=f"model/{model}")
+    net = MISTNetwork(NetworkConfig(**cfg.model.network)).eval()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, n, dx, generator=g)
+    y = x[..., : min(dx, dy)].repeat(1, 1, -(-dy // dx))[..., :dy] + torch.randn(1, n, dy, generator=g)
+    before = _rss_mib()
+    times = []
+    with torch.inference_mode():
+        net(x, y)  # warm-up
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            net(x, y)
+            times.append(time.perf_counter() - t0)
+    return {
+        "n": n, "dx": dx, "dy": dy, "median_ms": 1e3 * statistics.median(times),
+        "min_ms": 1e3 * min(times), "peak_mib_over_baseline": _rss_mib() - before, "peak_rss_mib": _rss_mib(),
+    }
+
+
+def training_throughput(steps: int, threads: int, model: str) -> dict:
+    import numpy as np
+    import torch
+    from hydra import compose, initialize_config_module
+
+    from data_gen import DatasetSampler, GeneratorConfig
+    from mist.model import pinball_loss
+    from mist.training.datasets import generate_batch
+    from mist.training.module import MISTModule
+
+    torch.set_num_threads(threads)
+    with initialize_config_module(config_module="mist.configs", version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"model={model}"])
+    module = MISTModule(network=dict(cfg.model.network))
+    opt = torch.optim.AdamW(module.parameters(), lr=1e-3)
+    sampler = DatasetSampler(GeneratorConfig.from_dict(cfg.data.generator))
+    rng = np.random.default_rng(0)
+    batches = [generate_batch(sampler, cfg.data.batch_size, rng) for _ in range(steps)]
+    t0 = time.perf_counter()
+    for b in batches:
+        loss = pinball_loss(module(b), torch.log1p(b["mi"]), module.levels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    dt = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for _ in range(steps):
+        generate_batch(sampler, cfg.data.batch_size, rng)
+    gen = time.perf_counter() - t1
+    sets = steps * cfg.data.batch_size
+    return {"model": model, "steps": steps, "datasets_per_s_train": sets / dt, "datasets_per_s_generate": sets / gen,
+            "mean_n": float(np.mean([b["x"].shape[1] for b in batches])),
+            "mean_d": float(np.mean([b["x"].shape[2] + b["y"].shape[2] for b in batches]))}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="small")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--train-steps", type=int, default=20)
+    p.add_argument("--case", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.case:  # child process: one latency case
+        n, dx, dy = map(int, a.case.split(","))
+        print(json.dumps(latency_case(n, dx, dy, a.repeats, a.threads, a.model)))
+        return
+    print(f"| n | dx | dy | median ms | min ms | peak MiB over baseline | peak RSS MiB |  (model={a.model}, threads={a.threads})")
+    print("|---|---|---|---|---|---|---|")
+    for n, dx, dy in CASES:
+        out = subprocess.run([sys.executable, __file__, "--case", f"{n},{dx},{dy}", "--repeats", str(a.repeats),
+                              "--threads", str(a.threads), "--model", a.model], capture_output=True, text=True)
+        if out.returncode:
+            print(f"| {n} | {dx} | {dy} | failed: {out.stderr.strip().splitlines()[-1]} |")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"| {n:,} | {dx} | {dy} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['peak_mib_over_baseline']:.0f} | {r['peak_rss_mib']:.0f} |")
+    if a.train_steps:
+        t = training_throughput(a.train_steps, a.threads, a.model)
+        print(f"\ntraining ({a.model}, {t['steps']} steps, mean n {t['mean_n']:.0f}, mean dx+dy {t['mean_d']:.1f}): "
+              f"{t['datasets_per_s_train']:.1f} datasets/s; the generator alone makes {t['datasets_per_s_generate']:.0f} datasets/s")
+
+
+if __name__ == "__main__":
+    main()

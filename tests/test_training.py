@@ -1,0 +1,107 @@
+"""The training pipeline: configs compose, a few steps learn, runs resume, DDP runs, export loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+from omegaconf import open_dict
+
+from mist.model import pinball_loss
+from mist.release import CheckpointError, load_release
+from mist.training.module import MISTModule
+from mist.training.train import train
+
+
+def _cfg(tmp_path: Path, *overrides: str):
+    with initialize_config_module(config_module="mist.configs", version_base="1.3"):
+        return compose(
+            config_name="train",
+            overrides=["experiment=smoke", f"run_dir={tmp_path}", *overrides],
+        )
+
+
+@pytest.mark.parametrize("model", ["small", "large"])
+def test_shipped_model_configs_compose(tmp_path, model):
+    cfg = _cfg(tmp_path, f"model={model}")
+    assert cfg.model.network.hidden > 0 and cfg.model.max_steps == cfg.trainer.max_steps
+
+
+def test_smoke_training_exports_a_release_that_reproduces_the_module(tmp_path):
+    result = train(_cfg(tmp_path))
+    assert result["release"] and Path(result["ckpt_path"]).is_file()
+    assert torch.isfinite(torch.tensor(result["train/loss"]))
+    net, card = load_release(result["release"])
+    module = MISTModule.load_from_checkpoint(result["ckpt_path"], map_location="cpu").eval()
+    x, y = torch.randn(2, 64, 3), torch.randn(2, 64, 2)
+    with torch.no_grad():
+        assert torch.equal(net(x, y), module.net(x, y))
+    assert card["quantile_levels"] == [0.05, 0.25, 0.5, 0.75, 0.95]
+    assert card["training"]["global_step"] == 4
+    assert card["trained_ranges"]["n"] == [16, 64]
+
+
+class CrashAtStep(L.Callback):
+    """Kills training with an exception once `step` optimiser steps are done."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            raise RuntimeError("simulated crash")
+
+
+def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
+    cfg = _cfg(tmp_path, "trainer.max_steps=6", "export=false")
+    with open_dict(cfg):
+        cfg.callbacks.crash = {"_target_": f"{__name__}.CrashAtStep", "step": 3}
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(cfg)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["global_step"] == 2  # checkpoints every 2 steps
+
+    result = train(_cfg(tmp_path, "trainer.max_steps=6", "export=false"))  # the same command again
+    assert torch.load(last, weights_only=False)["global_step"] == 6
+    assert Path(result["ckpt_path"]).is_file()
+
+
+def test_fixed_batch_is_overfit_by_a_few_steps():
+    torch.manual_seed(0)
+    module = MISTModule(network={"hidden": 32, "heads": 4, "blocks": 1, "inducing_points": 4})
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 64, 2, generator=g)
+    noise = torch.linspace(0.05, 2.0, 8).view(8, 1, 1)  # each set its own dependence strength
+    y = torch.tanh(3 * x) + noise * torch.randn(8, 64, 2, generator=g)
+    batch = {"x": x, "y": y, "mi": torch.linspace(4.0, 0.5, 8)}  # labels the model must tell apart
+    opt = torch.optim.Adam(module.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        loss = pinball_loss(module(batch), torch.log1p(batch["mi"]), module.levels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.25 * losses[0]
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    result = train(_cfg(tmp_path, "trainer=ddp_cpu", "trainer.max_steps=2", "export=false"))
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
+
+
+def test_release_with_wrong_sha256_is_refused(tmp_path):
+    from mist.model import MISTNetwork, NetworkConfig
+    from mist.release import save_release
+
+    weights, card = save_release(MISTNetwork(NetworkConfig(hidden=8, heads=2, blocks=1)), {}, tmp_path / "m")
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_release(tmp_path / "m")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_release(tmp_path / "missing")
