@@ -1,6 +1,7 @@
-"""Benchmark the generator: datasets/s and MB/s, in memory (what on-the-fly training uses) and
-written to HDF5 shards (what mist-generate does), for n = 512 and n = 4096, with one worker
-process and with every core. Also the latency of one sample(n=4096, dx=32, dy=32) per family.
+"""Benchmark the generator: datasets/s and MB/s, in memory (`sample`: what on-the-fly training
+uses), written to HDF5 shards (`shards`: what mist-generate does) and read back at random
+(`read`: ShardReader), for n = 512 and n = 4096, with one worker process and with every core.
+Also the latency of one sample(n=4096, dx=32, dy=32) per family.
 
     python scripts/bench_generate.py              # default generator config, ~1-2 minutes
     python scripts/bench_generate.py --quick      # fewer datasets
@@ -59,6 +60,22 @@ def _write_job(args) -> tuple[int, int, float]:
     with h5py.File(path) as f:
         nbytes = int(sum(f[g]["x"].nbytes + f[g]["y"].nbytes for g in f if g != "index"))
     return count, nbytes, elapsed
+
+
+def _read_job(args) -> tuple[int, int, float]:
+    folder, seed, count = args
+    import numpy as np
+
+    from data_gen import ShardReader
+
+    reader = ShardReader(folder)
+    order = np.random.default_rng(seed).integers(0, len(reader), count)
+    reader[int(order[0])]  # open the file outside the timing
+    t0, nbytes = time.perf_counter(), 0
+    for i in order:
+        s = reader[int(i)]
+        nbytes += s.x.nbytes + s.y.nbytes
+    return count, nbytes, time.perf_counter() - t0
 
 
 def _run(job, jobs: list, workers: int) -> tuple[float, float]:
@@ -131,7 +148,17 @@ def main(argv=None) -> None:
                 ):
                     ds, mb = _run(job, jobs, workers)
                     print(f"{mode:<8}{n:>6}{workers:>9}{ds:>12.1f}{mb:>9.1f}", flush=True)
-    print("\nlatency of one sample(n=4096, dx=32, dy=32), one thread, transforms as configured:")
+                ds, mb = _run(_read_job, [(tmp, w, 4 * per) for w in range(workers)], workers)
+                print(f"{'read':<8}{n:>6}{workers:>9}{ds:>12.1f}{mb:>9.1f}", flush=True)
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(20):
+        rng.standard_normal((4096, 64))
+    floor = (time.perf_counter() - t0) / 20 * 1e3
+    print("\nlatency of one sample(n=4096, dx=32, dy=32), one thread, transforms as configured")
+    print(f"(for scale: drawing the 4096 x 64 standard normals alone takes {floor:.1f} ms here):")
     for fam, ms in _latency(cfg, 5 if args.quick else 20):
         print(f"  {fam:<20}{ms:8.1f} ms")
 

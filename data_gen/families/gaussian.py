@@ -129,28 +129,35 @@ def low_rank_direction_mi(a: np.ndarray, b: np.ndarray, noise: np.ndarray) -> np
     Returns:
         (m, r) array; row j sums to the MI at noise[j].
     """
-    _, sa, va = np.linalg.svd(a, full_matrices=False)
-    _, sb, vb = np.linalg.svd(b, full_matrices=False)
-    out = []
-    for s in np.atleast_1d(noise):
-        # Pa = I - Ea with Ea = Va^T diag(s^2 / (sa^2 + s^2)) Va; 1 - lambda are the eigenvalues of
-        # Ea + Pa^1/2 Eb Pa^1/2, which stay accurate as the noise (and 1 - lambda) goes to 0.
+    spectrum = _Spectrum(a, b)
+    return np.array([spectrum.direction_mi(s) for s in np.atleast_1d(noise)])
+
+
+class _Spectrum:
+    """SVDs of the loadings, computed once; `direction_mi(s)` per noise level."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray):
+        _, self.sa, self.va = np.linalg.svd(a, full_matrices=False)
+        _, self.sb, self.vb = np.linalg.svd(b, full_matrices=False)
+
+    def direction_mi(self, s: float) -> np.ndarray:
+        # Pa = A^T (A A^T + s^2 I)^-1 A = I - Ea with Ea = Va^T diag(s^2 / (sa^2 + s^2)) Va. The
+        # 1 - lambda are the eigenvalues of Ea + Pa^1/2 Eb Pa^1/2, accurate as the noise -> 0.
+        sa, va, sb, vb = self.sa, self.va, self.sb, self.vb
         ha = (va.T * (sa / np.sqrt(sa**2 + s**2))) @ va
         ea = (va.T * (s**2 / (sa**2 + s**2))) @ va
         eb = (vb.T * (s**2 / (sb**2 + s**2))) @ vb
         comp = np.clip(np.linalg.eigvalsh(ea + ha @ eb @ ha), 1e-300, 1.0)
-        out.append(-0.5 * np.log(comp))
-    return np.array(out)
+        return -0.5 * np.log(comp)
 
 
 def _solve_noise(a: np.ndarray, b: np.ndarray, target: float) -> float:
     """The noise s with MI(s) = target (MI decreases in s), by Brent's method on log s."""
     from scipy.optimize import brentq
 
-    def excess(log_s):
-        return low_rank_direction_mi(a, b, np.array([math.exp(log_s)]))[0].sum() - target
-
-    return math.exp(brentq(excess, -40.0, 40.0, xtol=1e-12, rtol=1e-14))
+    spectrum = _Spectrum(a, b)
+    return math.exp(brentq(lambda t: spectrum.direction_mi(math.exp(t)).sum() - target, -40.0, 40.0,
+                           xtol=1e-12, rtol=1e-14))
 
 
 @register_family
