@@ -10,6 +10,8 @@ __all__ = ["as_samples"]
 def _as_matrix(a, name: str) -> np.ndarray:
     if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch.Tensor, without importing torch
         a = a.detach().cpu().numpy()
+    if np.iscomplexobj(a):
+        raise ValueError(f"{name} is complex; pass real-valued samples (for example real and imaginary parts as columns)")
     try:
         m = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as err:

@@ -44,7 +44,7 @@ def make_estimator(name: str, **options) -> Estimator:
 
     Example:
         >>> make_estimator("ksg", k=5)
-        KSG(k=5, standardize=True, noise=1e-10, seed=0, workers=1)
+        KSG(k=5, standardize=True, noise=1e-10, seed=0, workers=1, algorithm='auto')
     """
     try:
         factory = ESTIMATORS[name]
