@@ -64,6 +64,9 @@ def test_inputs_accept_lists_tensors_and_vectors():
     assert KSG().estimate(x.tolist(), y[:, 0].tolist()) == reference
     assert KSG().estimate(torch.from_numpy(x), torch.tensor(y[:, 0], requires_grad=True)) == reference
     assert Gaussian().estimate(torch.from_numpy(x).float(), y) == pytest.approx(Gaussian().estimate(x, y), abs=1e-6)
+    assert Gaussian().estimate(torch.from_numpy(x).bfloat16(), y) == pytest.approx(Gaussian().estimate(x, y), abs=0.02)
+    with pytest.raises(ValueError, match="complex"):
+        Gaussian().estimate(torch.ones(10, dtype=torch.complex64), y[:10])
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))

@@ -9,7 +9,10 @@ __all__ = ["as_samples"]
 
 def _as_matrix(a, name: str) -> np.ndarray:
     if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch.Tensor, without importing torch
-        a = a.detach().cpu().numpy()
+        a = a.detach().cpu()
+        if a.is_complex():
+            raise ValueError(f"{name} is complex; pass real-valued samples (for example real and imaginary parts as columns)")
+        a = a.double().numpy()  # bfloat16 has no numpy counterpart
     if np.iscomplexobj(a):
         raise ValueError(f"{name} is complex; pass real-valued samples (for example real and imaginary parts as columns)")
     try:
