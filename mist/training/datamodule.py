@@ -26,6 +26,7 @@ class MetaDataModule(L.LightningDataModule):
         val_batches: batches per validation set.
         val_batch_size: sample sets per validation batch.
         min_n: smallest n of a shard batch.
+        max_tokens: cap on sets * n * (dx + dy) per batch (memory and time per step); null: none.
         seed: seed of the training streams and of the validation sets.
     """
 
@@ -41,6 +42,7 @@ class MetaDataModule(L.LightningDataModule):
         val_batches: int = 8,
         val_batch_size: int = 16,
         min_n: int = 16,
+        max_tokens: int | None = 262_144,
         seed: int = 0,
     ):
         super().__init__()
@@ -54,6 +56,7 @@ class MetaDataModule(L.LightningDataModule):
         self.source, self.shards = source, shards
         self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
         self.num_workers, self.min_n, self.seed = num_workers, min_n, seed
+        self.max_tokens = max_tokens
         self.val_batches, self.val_batch_size = val_batches, val_batch_size
         self.val_names: list[str] = list(self.val_generators)
         self._train = None
@@ -62,13 +65,19 @@ class MetaDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         if self.source == "generate":
-            self._train = GeneratedBatches(self.generator, self.batch_size, self.batches_per_epoch, self.seed)
+            self._train = GeneratedBatches(
+                self.generator, self.batch_size, self.batches_per_epoch, self.max_tokens, seed=self.seed
+            )
         else:
-            self._train = ShardBatches(self.shards, self.batch_size, self.batches_per_epoch, self.min_n, self.seed)
+            self._train = ShardBatches(
+                self.shards, self.batch_size, self.batches_per_epoch, self.min_n, self.max_tokens, seed=self.seed
+            )
         self._train.rank, self._train.world = rank, world
         self._val = []
         for k, name in enumerate(self.val_names):
-            full = FixedBatches(self.val_generators[name], self.val_batch_size, self.val_batches, seed=10_000 + k)
+            full = FixedBatches(
+                self.val_generators[name], self.val_batch_size, self.val_batches, 10_000 + k, self.max_tokens
+            )
             self._val.append(Subset(full, range(rank, len(full), world)))  # each rank its own share
 
     def train_dataloader(self) -> DataLoader:

@@ -13,19 +13,41 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from data_gen import DatasetSampler, GeneratorConfig, ShardReader
 from mist.training.batching import collate, draw_log_uniform_int
 
-__all__ = ["GeneratedBatches", "ShardBatches", "FixedBatches", "generate_batch"]
+__all__ = ["GeneratedBatches", "ShardBatches", "FixedBatches", "generate_batch", "sets_per_batch"]
 
 
-def generate_batch(sampler: DatasetSampler, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-    """One batch of fresh sample sets sharing one (n, dx, dy), drawn by the sampler's prior."""
+def sets_per_batch(batch_size: int, max_tokens: int | None, n: int, d: int) -> int:
+    """How many sample sets of n samples and d = dx + dy coordinates fit a token budget.
+
+    The network holds one token per (sample, coordinate), so memory and time per batch follow
+    B * n * d; capping it keeps large-n batches from dominating a step.
+    """
+    if not max_tokens:
+        return batch_size
+    return max(1, min(batch_size, max_tokens // (n * d)))
+
+
+def generate_batch(
+    sampler: DatasetSampler, batch_size: int, rng: np.random.Generator, max_tokens: int | None = None
+) -> dict[str, torch.Tensor]:
+    """One batch of fresh sample sets sharing one (n, dx, dy), drawn by the sampler's prior.
+
+    Arguments:
+        sampler: the generator.
+        batch_size: the most sample sets per batch.
+        rng: the stream.
+        max_tokens: cap on sets * n * (dx + dy); None for no cap.
+    """
     first = sampler.sample(rng)
     n, dx, dy = first.x.shape[0], first.x.shape[1], first.y.shape[1]
-    rest = [sampler.sample(rng, n=n, dx=dx, dy=dy) for _ in range(batch_size - 1)]
+    b = sets_per_batch(batch_size, max_tokens, n, dx + dy)
+    rest = [sampler.sample(rng, n=n, dx=dx, dy=dy) for _ in range(b - 1)]
     return collate([first, *rest], n, rng)
 
 
@@ -44,6 +66,8 @@ class _Partitioned(IterableDataset):
         """(slot, slots, batches for this worker, rng) for the calling worker."""
         info = get_worker_info()
         wid, workers = (info.id, info.num_workers) if info else (0, 1)
+        if info:  # one BLAS thread per loader worker: the cores belong to the training step
+            threadpool_limits(1)
         # torch draws a fresh base seed from the (seeded) main-process RNG at every epoch.
         base = info.seed if info else int(torch.randint(0, 2**62, ()).item())
         rng = np.random.default_rng([self.seed, base, self.rank, wid])
@@ -56,20 +80,29 @@ class GeneratedBatches(_Partitioned):
 
     Arguments:
         generator: a data_gen generator config (dict or DictConfig).
-        batch_size: sample sets per batch.
+        batch_size: the most sample sets per batch.
         batches_per_epoch: batches per epoch on each rank.
+        max_tokens: cap on sets * n * (dx + dy) per batch; None for no cap.
         seed: mixed with the epoch, rank and worker into every stream's seed.
     """
 
-    def __init__(self, generator: Mapping[str, Any], batch_size: int, batches_per_epoch: int, seed: int = 0):
+    def __init__(
+        self,
+        generator: Mapping[str, Any],
+        batch_size: int,
+        batches_per_epoch: int,
+        max_tokens: int | None = None,
+        seed: int = 0,
+    ):
         super().__init__(batches_per_epoch, seed)
         self.sampler = DatasetSampler(GeneratorConfig.from_dict(generator))
         self.batch_size = int(batch_size)
+        self.max_tokens = max_tokens
 
     def __iter__(self):
         _, _, count, rng = self._slot()
         for _ in range(count):
-            yield generate_batch(self.sampler, self.batch_size, rng)
+            yield generate_batch(self.sampler, self.batch_size, rng, self.max_tokens)
 
 
 class ShardBatches(_Partitioned):
@@ -81,14 +114,24 @@ class ShardBatches(_Partitioned):
 
     Arguments:
         shards: a folder of shards or a list of shard paths.
-        batch_size: sample sets per batch.
+        batch_size: the most sample sets per batch.
         batches_per_epoch: batches per epoch on each rank (the slot's data is cycled).
         min_n: the smallest n a batch is subsampled to.
+        max_tokens: cap on sets * n * (padded dx + dy) per batch; None for no cap.
         seed: mixed into every stream's seed.
     """
 
-    def __init__(self, shards: str | Sequence[str], batch_size: int, batches_per_epoch: int, min_n: int = 16, seed: int = 0):
+    def __init__(
+        self,
+        shards: str | Sequence[str],
+        batch_size: int,
+        batches_per_epoch: int,
+        min_n: int = 16,
+        max_tokens: int | None = None,
+        seed: int = 0,
+    ):
         super().__init__(batches_per_epoch, seed)
+        self.max_tokens = max_tokens
         if isinstance(shards, (str, Path)):
             paths = sorted(str(p) for p in Path(shards).glob("*.h5"))
             if not paths:
@@ -123,16 +166,19 @@ class ShardBatches(_Partitioned):
                 pos += 1
             smallest = min(s.x.shape[0] for s in picked)
             n = draw_log_uniform_int(rng, min(self.min_n, smallest), smallest)
-            yield collate(picked, n, rng)
+            d = max(s.x.shape[1] for s in picked) + max(s.y.shape[1] for s in picked)
+            yield collate(picked[: sets_per_batch(self.batch_size, self.max_tokens, n, d)], n, rng)
 
 
 class FixedBatches(Dataset):
     """A validation set: batches generated once from fixed seeds, identical on every run."""
 
-    def __init__(self, generator: Mapping[str, Any], batch_size: int, num_batches: int, seed: int):
+    def __init__(
+        self, generator: Mapping[str, Any], batch_size: int, num_batches: int, seed: int, max_tokens: int | None = None
+    ):
         sampler = DatasetSampler(GeneratorConfig.from_dict(generator))
         self.batches = [
-            generate_batch(sampler, batch_size, np.random.default_rng([seed, i])) for i in range(num_batches)
+            generate_batch(sampler, batch_size, np.random.default_rng([seed, i]), max_tokens) for i in range(num_batches)
         ]
 
     def __len__(self) -> int:
