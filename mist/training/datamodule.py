@@ -3,6 +3,7 @@ fixed validation sets (held-out families and transforms, and in-distribution).""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,9 @@ from torch.utils.data import DataLoader, Subset
 from mist.training.datasets import FixedBatches, GeneratedBatches, ShardBatches
 
 __all__ = ["MetaDataModule"]
+
+# Our iterable datasets split their batches across workers themselves, so __len__ is exact.
+warnings.filterwarnings("ignore", message=r".*Your `IterableDataset` has `__len__` defined.*")
 
 
 class MetaDataModule(L.LightningDataModule):
