@@ -1,0 +1,164 @@
+"""Input conversion and validation (mist.inputs): what is accepted, each refusal's message, column warnings."""
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import mist.inputs
+from mist.inputs import EXACT_RANKS, MIN_N, TIE_SHARE, as_pair, average_ranks, column_warnings, network_view
+
+
+def test_doctests():
+    assert doctest.testmod(mist.inputs, raise_on_error=True).attempted > 0
+
+
+# --- accepted containers ------------------------------------------------------------------------
+
+
+def _reference(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 2)), rng.standard_normal(n)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda a: a,
+        lambda a: torch.from_numpy(a),
+        lambda a: a.tolist(),
+        lambda a: pd.DataFrame(a) if a.ndim == 2 else pd.Series(a),
+    ],
+    ids=["numpy", "torch", "list", "pandas"],
+)
+def test_containers_give_the_same_matrices(convert):
+    x, y = _reference()
+    p = as_pair(convert(x), convert(y))
+    assert p.x.dtype == p.y.dtype == np.float64
+    assert (p.n, p.dx, p.dy) == (40, 2, 1)
+    np.testing.assert_array_equal(p.x, x)
+    np.testing.assert_array_equal(p.y, y[:, None])
+
+
+def test_other_accepted_types():
+    n = 30
+    p = as_pair(torch.arange(n, dtype=torch.bfloat16), np.arange(n) % 7 == 0)  # bfloat16 and bool
+    assert p.x.dtype == np.float64 and p.y[:, 0].sum() == 5
+    p = as_pair(pd.DataFrame({"a": np.arange(n), "b": np.arange(n) * 2.0}), pd.Series(np.ones(n), name="s"))
+    assert p.x_labels == ("x column 'a'", "x column 'b'") and p.y_labels == ("y column 's'",)
+    p = as_pair(np.arange(n, dtype=object), range(n))  # object array of numbers
+    assert p.x.dtype == np.float64
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def _good(n=40):
+    return np.random.default_rng(1).standard_normal((n, 2))
+
+
+BAD = {
+    "different n": (lambda: (_good(40), _good(41)), ["x has 40 samples but y has 41", "paired row by row"]),
+    "too few": (lambda: (_good(MIN_N - 1), _good(MIN_N - 1)), [f"n = {MIN_N - 1}", f"at least {MIN_N}"]),
+    "nan": (
+        lambda: (np.where(np.arange(80).reshape(40, 2) % 17 == 3, np.nan, 1.0) + _good(), _good()),
+        ["x contains", "NaN", "x column", "drop or impute"],
+    ),
+    "inf in y": (lambda: (_good(), np.where(np.arange(80).reshape(40, 2) == 9, np.inf, 0.0) + _good()), ["y contains 1 infinite value", "y column 1: 1", "first at row 4"]),
+    "strings": (lambda: (np.array([["a", "b"]] * 40), _good()), ["x column 0 has non-numeric data", "'a'"]),
+    "object with text": (lambda: (np.array([1.0, "oops"] * 20, dtype=object), _good()), ["non-numeric", "'oops'"]),
+    "pandas text column": (lambda: (pd.DataFrame({"v": np.ones(40), "city": ["Oslo"] * 40}), _good()), ["x column 'city'", "non-numeric", "'Oslo'"]),
+    "datetimes": (lambda: (pd.Series(pd.date_range("2020-01-01", periods=40)), _good()), ["non-numeric", "datetime"]),
+    "complex": (lambda: (np.ones(40) * 1j, _good()), ["complex", "real and imaginary"]),
+    "empty": (lambda: (np.array([]), np.array([])), ["x is empty", "no samples"]),
+    "empty y": (lambda: (_good(), np.empty((40, 0))), ["y has no columns"]),
+    "3-D": (lambda: (np.zeros((40, 2, 2)), _good()), ["x has 3 dimensions", "(40, 2, 2)", "reshape"]),
+    "ragged": (lambda: ([[1.0, 2.0], [3.0]] * 20, _good()), ["could not be read as an array", "same number of columns"]),
+    "scalar": (lambda: (_good(), 3.0), ["y is a single number"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_names_problem_and_fix(case):
+    make, fragments = BAD[case]
+    with pytest.raises(ValueError) as err:
+        as_pair(*make())
+    for f in fragments:
+        assert f in str(err.value), (f, str(err.value))
+
+
+def test_nan_message_counts_per_column():
+    x = _good(50)
+    x[[3, 7, 9], 1] = np.nan
+    x[5, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"3 NaN and 1 infinite values \(x column 0: 1, x column 1: 3; first at row 3\)"):
+        as_pair(x, _good(50))
+
+
+def test_pandas_missing_values_are_nan_errors():
+    df = pd.DataFrame({"a": pd.array([1, None] + list(range(38)), dtype="Int64")})
+    with pytest.raises(ValueError, match=r"1 NaN value \(x column 'a': 1"):
+        as_pair(df, _good())
+
+
+# --- column warnings ------------------------------------------------------------------------------
+
+
+def test_clean_data_has_no_warnings():
+    x, y = _reference(200)
+    assert column_warnings(as_pair(x, y)) == []
+
+
+def test_constant_column():
+    x, y = _reference(100)
+    x[:, 1] = 2.5
+    (w,) = column_warnings(as_pair(x, y))
+    assert "x column 1 is constant" in w and "2.5" in w
+
+
+def test_heavy_ties_threshold():
+    n = 200
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(n)
+    top = int(np.ceil(TIE_SHARE * n))  # 10 rows of one value: warned
+    x = rng.standard_normal(n)
+    x[:top] = 0.0
+    (w,) = column_warnings(as_pair(x, y))
+    assert "heavy ties" in w and f"in {top} of {n} rows" in w and "5%" in w
+    x[top - 1] = 1.0  # 9 rows: not warned
+    assert column_warnings(as_pair(x, y)) == []
+    # any column with at most 20 distinct values is heavily tied (pigeonhole)
+    assert any("heavy ties" in w for w in column_warnings(as_pair(np.arange(n) % 20, y)))
+
+
+def test_monotone_relation_between_x_and_y():
+    x, y = _reference(100)
+    for yy in (np.exp(x[:, 1]), -x[:, 1] ** 3):
+        w = column_warnings(as_pair(x, np.column_stack([y, yy])))
+        assert len(w) == 1 and "x column 1 and y column 1 are strictly monotone functions" in w[0]
+
+
+# --- ranks and the network's view ---------------------------------------------------------------
+
+
+def test_average_ranks_with_ties():
+    ranks, distinct, top = average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(ranks, [3.0, 0.0, 3.0, 1.0, 3.0])
+    assert (distinct, top) == (3, 3)
+
+
+def test_network_view_keeps_float64_precision():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 2))
+    shifted = x * 1e-3 + 1e4  # float32 resolves about 1e-3 at 1e4: a handful of distinct values
+    assert len(np.unique(shifted.astype(np.float32)[:, 0])) < 10
+    view = network_view(shifted, copula=True)
+    assert view.dtype == np.float32
+    np.testing.assert_array_equal(view, network_view(x, copula=True))
+    np.testing.assert_array_equal(np.argsort(view[:, 0]), np.argsort(x[:, 0]))
+    affine = network_view(shifted, copula=False)
+    assert np.isfinite(affine).all() and len(np.unique(affine[:, 0])) == 100
+    np.testing.assert_array_equal(np.argsort(affine[:, 0]), np.argsort(x[:, 0]))
+    assert EXACT_RANKS <= 2**23  # half-integer ranks are exact in float32 up to here
