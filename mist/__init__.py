@@ -1,3 +1,8 @@
 """mist: amortized mutual information estimation with a pretrained transformer."""
 
 __version__ = "0.1.0"
+
+from mist.inference import ConsistencyCheck, EstimateResult, MIEstimator, MISTWarning, estimate  # noqa: E402
+from mist.release import CheckpointError  # noqa: E402
+
+__all__ = ["estimate", "MIEstimator", "EstimateResult", "ConsistencyCheck", "MISTWarning", "CheckpointError", "__version__"]

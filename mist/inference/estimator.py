@@ -1,0 +1,400 @@
+"""MIEstimator: a release checkpoint that estimates I(X;Y) of paired samples, with an interval.
+
+One estimate is one forward pass of the network over the whole sample. When n exceeds the
+largest n the checkpoint was trained on, the rows are shuffled with a fixed seed, split into
+disjoint chunks of at most that size, every chunk is estimated (in batched forward passes) and
+each quantile is averaged over the chunks: an estimate at the chunk size, and said so in the
+result's warnings.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import math
+import os
+import sys
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mist.inference.consistency import PARTS, judge, not_run, split
+from mist.inference.ranges import TrainedRanges
+from mist.inference.result import EstimateResult, SubsetEstimate
+from mist.inputs import EXACT_RANKS, MIN_N, Pair, as_pair, column_warnings, network_view
+from mist.calibration import apply_calibration
+from mist.model import MISTNetwork
+from mist.release import CheckpointError, load_release
+
+__all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "CHUNK_SEED"]
+
+DEFAULT_CHECKPOINT = "mist-default"
+UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit
+CHUNK_SEED = 0  # the fixed shuffle before chunking and subsampling: the same input, the same output
+
+
+class MISTWarning(UserWarning):
+    """Something about the data or the estimate that the user should know (also in `EstimateResult.warnings`)."""
+
+
+def default_checkpoint() -> Path:
+    """Where the shipped checkpoint lives: `mist/checkpoints/mist-default` (without suffix)."""
+    return Path(str(importlib.resources.files("mist.checkpoints"))) / DEFAULT_CHECKPOINT
+
+
+def _release_stem(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """"auto" (or None): CUDA when available, else CPU; otherwise a checked torch device."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} asked for, but this torch sees no CUDA GPU; use device='cpu' or 'auto'")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    elif d.type != "cpu":
+        raise ValueError(
+            f"device {device!r} is not supported: the preprocessing needs float64 ranks and eigendecompositions; "
+            "use 'cpu', 'cuda' or 'auto'"
+        )
+    return d
+
+
+def _checked_calibration(card: dict[str, Any], levels: Sequence[float]) -> dict[str, Any] | None:
+    """The card's split-conformal calibration (see mist.calibration), or None; CheckpointError when unusable."""
+    cal = card.get("calibration")
+    if not cal:
+        return None
+    try:
+        edges, offsets = list(cal["edges"]), [list(map(float, row)) for row in cal["offsets"]]
+        ok = len(offsets) == len(edges) - 1 and all(len(row) == len(levels) for row in offsets)
+        ok = ok and [float(q) for q in cal.get("levels", levels)] == list(levels)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise CheckpointError(
+            "the card's `calibration` does not fit this checkpoint (it needs `edges` of n bins and one offset per "
+            f"quantile level {list(levels)} per bin); recalibrate with scripts/calibrate_checkpoint.py"
+        )
+    return cal
+
+
+def _issue(messages: Iterable[str]) -> None:
+    """Issue each message as a MISTWarning attributed to the first caller outside mist."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1
+    for m in messages:
+        warnings.warn(m, MISTWarning, stacklevel=level)
+
+
+class MIEstimator:
+    """Estimates I(X;Y) with a pretrained network, in nats or bits, with quantiles.
+
+    Arguments:
+        network: the trained MISTNetwork.
+        card: its checkpoint card (needs `trained_ranges` with n, dx, dy and mi); a `calibration`
+            entry (split-conformal offsets by n bin, `mist.calibration`) is applied to every
+            prediction.
+        device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+        batch_tokens: the most (set x sample x coordinate) tokens per forward pass, which bounds
+            memory; by default 2**23 / hidden width (a few hundred MB on CPU).
+
+    Example:
+        >>> est = MIEstimator.from_pretrained()                      # doctest: +SKIP
+        >>> r = est.estimate(x, y)                                   # doctest: +SKIP
+        >>> r.mi, r.lower, r.upper                                   # doctest: +SKIP
+    """
+
+    def __init__(self, network: MISTNetwork, card: dict[str, Any], device: str | torch.device = "auto", batch_tokens: int | None = None):
+        self.device = resolve_device(device)
+        self.network = network.to(self.device).eval()
+        self.card = card
+        self.ranges = TrainedRanges.from_card(card)
+        self.levels = tuple(float(q) for q in network.cfg.quantiles)
+        if 0.5 not in self.levels:
+            raise CheckpointError(f"the checkpoint's quantile levels {self.levels} lack the median 0.5")
+        self.calibration = _checked_calibration(card, self.levels)
+        self.batch_tokens = int(batch_tokens or max(1, 2**23 // network.cfg.hidden))
+
+    @classmethod
+    def from_pretrained(cls, checkpoint: str | Path | None = None, device: str | torch.device = "auto", **kwargs) -> MIEstimator:
+        """Load a release checkpoint (the shipped default when `checkpoint` is None).
+
+        Arguments:
+            checkpoint: `dir/NAME` or either of its files (NAME.json, NAME.safetensors).
+            device: as in the constructor.
+            kwargs: further constructor arguments (batch_tokens).
+
+        Raises:
+            CheckpointError (a ValueError): a file is missing or corrupt (sha256 mismatch), or the
+                card lacks what estimation needs. A random model is never returned.
+        """
+        if checkpoint is None:
+            path = default_checkpoint()
+            if not (path.with_suffix(".json").is_file() and path.with_suffix(".safetensors").is_file()):
+                raise CheckpointError(
+                    f"the default checkpoint is missing ({path}.json and .safetensors): this installation of mist "
+                    "ships no trained model; reinstall mist, or pass checkpoint=PATH (`--checkpoint PATH`) to a "
+                    "release checkpoint (NAME.json beside NAME.safetensors)"
+                )
+        else:
+            path = Path(checkpoint)
+        network, card = load_release(path, map_location="cpu")
+        return cls(network, card, device=device, **kwargs)
+
+    @property
+    def quantile_levels(self) -> tuple[float, ...]:
+        return self.levels
+
+    def __repr__(self) -> str:
+        return (
+            f"MIEstimator(device={str(self.device)!r}, levels={self.levels}, trained n={list(self.ranges.n)}, "
+            f"dx={list(self.ranges.dx)}, dy={list(self.ranges.dy)}, mi={list(self.ranges.mi)})"
+        )
+
+    # ------------------------------------------------------------------ public
+    def estimate(self, x, y, *, units: str = "nats", check: bool = False) -> EstimateResult:
+        """Estimate I(X;Y) from paired samples.
+
+        Arguments:
+            x: samples of X, shape (n, dx) or (n,): numpy array, torch tensor, pandas DataFrame
+                or Series, or nested list; any real dtype.
+            y: samples of Y, shape (n, dy) or (n,), paired with x row by row.
+            units: "nats" (natural log) or "bits" (log base 2; nats / ln 2).
+            check: also run the subsampling consistency check (about 3x the cost); see
+                `mist.inference.consistency.judge` for the rule.
+
+        Returns:
+            An EstimateResult: `mi` (the median), `lower` and `upper` (the 0.05 and 0.95
+            quantiles: a 90% interval), `quantiles`, `warnings` (each also issued as a
+            MISTWarning), `consistency`.
+
+        Raises:
+            ValueError: bad input (different n in x and y, n < 10, NaN or infinite values,
+                non-numeric data, empty arrays, 3 or more dimensions, no columns) or bad units.
+        """
+        return self.estimate_pairs([as_pair(x, y)], units=units, check=check)[0]
+
+    def estimate_batch(self, pairs: Iterable[tuple[Any, Any]], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
+        """Estimate several samples at once; sets of equal (n, dx, dy) share forward passes.
+
+        Arguments:
+            pairs: (x, y) pairs, each as in `estimate`.
+            units, check: as in `estimate`.
+
+        Returns:
+            One EstimateResult per pair, in order (equal to `estimate` on each, up to float
+            rounding of the batched matrix products).
+        """
+        validated = []
+        for i, pair in enumerate(pairs):
+            try:
+                x, y = pair
+            except (TypeError, ValueError):
+                raise ValueError(f"pairs[{i}] is not an (x, y) pair; pass a list of (x, y) tuples") from None
+            try:
+                validated.append(as_pair(x, y))
+            except ValueError as e:
+                raise ValueError(f"pairs[{i}]: {e}") from None
+        return self.estimate_pairs(validated, units=units, check=check)
+
+    # ------------------------------------------------------------------ internals
+    def _chunks(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Rows as one set, or shuffled (fixed seed) into disjoint chunks of at most the trained max n."""
+        if len(rows) <= self.ranges.max_n:
+            return [rows]
+        shuffled = rows[np.random.default_rng(CHUNK_SEED).permutation(len(rows))]
+        return np.array_split(shuffled, -(-len(rows) // self.ranges.max_n))
+
+    def _forward(self, pairs: Sequence[Pair], jobs: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
+        """Calibrated quantiles in nats, shape (len(jobs), K), of each job (pair index, rows).
+
+        Jobs of equal (rows, dx, dy) share forward passes of at most `batch_tokens` tokens.
+        """
+        copula = self.network.cfg.copula
+        views = {}  # float32 views of all rows per pair; None: one view per job (copula, n > EXACT_RANKS)
+        for i in sorted({i for i, _ in jobs}):
+            p = pairs[i]
+            if copula and p.n > EXACT_RANKS:
+                views[i] = None
+            elif copula:
+                views[i] = (network_view(p.x, True, p.x_stats.ranks), network_view(p.y, True, p.y_stats.ranks))
+            else:
+                views[i] = (network_view(p.x, False), network_view(p.y, False))
+
+        def view(j: int, side: int) -> np.ndarray:
+            i, rows = jobs[j]
+            if views[i] is None:
+                return network_view((pairs[i].x, pairs[i].y)[side][rows], copula)
+            return views[i][side][rows]
+
+        groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+        for j, (i, rows) in enumerate(jobs):
+            groups[(len(rows), pairs[i].dx, pairs[i].dy)].append(j)
+        out = np.empty((len(jobs), len(self.levels)))
+        for (m, dx, dy), ids in groups.items():
+            per = max(1, self.batch_tokens // (m * (dx + dy)))
+            for s in range(0, len(ids), per):
+                part = ids[s : s + per]
+                xb = torch.from_numpy(np.stack([view(j, 0) for j in part])).to(self.device)
+                yb = torch.from_numpy(np.stack([view(j, 1) for j in part])).to(self.device)
+                with torch.inference_mode():
+                    q = apply_calibration(self.network(xb, yb).double(), m, self.calibration)  # offsets for n = m
+                out[part] = q.cpu().numpy()
+        return np.expm1(np.clip(out, 0.0, None))
+
+    def _plan(self, pairs: Sequence[Pair], check: bool) -> tuple[list[tuple[int, np.ndarray]], list[dict[str, Any]]]:
+        """The forward jobs (pair index, rows) and, per pair, which jobs make up what.
+
+        Per pair: {"full": [job ids]} and, with the check, "halves" and "quarters": a list of job
+        ids per subset. A subset above the trained max n becomes several chunk jobs.
+        """
+        jobs: list[tuple[int, np.ndarray]] = []
+        plans: list[dict[str, Any]] = []
+
+        def add(i: int, rows: np.ndarray) -> list[int]:
+            chunks = self._chunks(rows)
+            jobs.extend((i, c) for c in chunks)
+            return list(range(len(jobs) - len(chunks), len(jobs)))
+
+        for i, p in enumerate(pairs):
+            plan: dict[str, Any] = {"full": add(i, np.arange(p.n))}
+            if check and p.n >= self._check_min_n:
+                for name, parts in zip(("halves", "quarters"), PARTS):
+                    plan[name] = [add(i, rows) for rows in split(p.n, parts, CHUNK_SEED)]
+            plans.append(plan)
+        return jobs, plans
+
+    @property
+    def _check_min_n(self) -> int:
+        """The check needs quarters of at least max(MIN_N, the smallest trained n) samples."""
+        return 4 * max(MIN_N, self.ranges.n[0])
+
+    def _result(self, p: Pair, plan: dict[str, Any], q: np.ndarray, jobs, units: str, check: bool) -> EstimateResult:
+        """Combine a pair's jobs (mean of each quantile over chunks), convert units, collect warnings."""
+        scale, mid = UNITS[units], self.levels.index(0.5)
+
+        def combined(ids: list[int]) -> SubsetEstimate:
+            v = q[ids].mean(axis=0) / scale
+            return SubsetEstimate(sum(len(jobs[j][1]) for j in ids), float(v[mid]), float(v[0]), float(v[-1]), len(ids))
+
+        full = q[plan["full"]].mean(axis=0)  # nats
+        k = len(plan["full"])
+        msgs = column_warnings(p) + self.ranges.input_warnings(p.n, p.dx, p.dy)
+        if k > 1:
+            sizes = sorted({len(jobs[j][1]) for j in plan["full"]})
+            msgs.append(
+                f"n = {p.n} is above the largest sample size the checkpoint was trained on ({self.ranges.max_n}): "
+                f"each quantile is the average over {k} disjoint random chunks of {'-'.join(map(str, sizes))} "
+                "samples, an estimate at the chunk size (conservative: the interval is as wide as one chunk's, "
+                f"wider than all {p.n} samples would warrant)"
+            )
+        msgs += self.ranges.estimate_warnings(full[mid], full[-1], p.dx, p.dy, scale, units)
+        consistency = None
+        if check and "halves" in plan:
+            consistency = judge(
+                combined(plan["full"]), [combined(ids) for ids in plan["halves"]], [combined(ids) for ids in plan["quarters"]], units
+            )
+            if consistency.consistent is False:
+                msgs.append(f"the subsampling consistency check failed: {consistency.message}")
+        elif check:
+            consistency = not_run(p.n, self._check_min_n)
+            msgs.append(f"the subsampling consistency check was {consistency.message}")
+        return EstimateResult(
+            mi=float(full[mid] / scale),
+            lower=float(full[0] / scale),
+            upper=float(full[-1] / scale),
+            quantiles={lvl: float(v / scale) for lvl, v in zip(self.levels, full)},
+            units=units,
+            n=p.n,
+            dx=p.dx,
+            dy=p.dy,
+            chunks=k,
+            warnings=msgs,
+            consistency=consistency,
+        )
+
+    def estimate_pairs(self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
+        """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns)."""
+        if units not in UNITS:
+            raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
+        jobs, plans = self._plan(pairs, check)
+        q = self._forward(pairs, jobs)
+        results = [self._result(p, plan, q, jobs, units, check) for p, plan in zip(pairs, plans)]
+        for r in results:
+            _issue(r.warnings)
+        return results
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(stem: str, device: str, stamp: tuple) -> MIEstimator:
+    return MIEstimator.from_pretrained(None if stem == "" else stem, device=device)
+
+
+def _stamp(stem: Path) -> tuple:
+    """Size and modification time of both files, so that a replaced checkpoint is reloaded."""
+    out = []
+    for suffix in (".json", ".safetensors"):
+        try:
+            st = stem.with_suffix(suffix).stat()
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def estimate(
+    x,
+    y,
+    *,
+    units: str = "nats",
+    check: bool = False,
+    device: str | torch.device = "auto",
+    checkpoint: str | Path | None = None,
+) -> EstimateResult:
+    """Estimate the mutual information I(X;Y) of paired samples with the pretrained model.
+
+    The estimator (the shipped default, or `checkpoint`) is loaded once and kept for later calls.
+
+    Arguments:
+        x: samples of X, shape (n, dx) or (n,); numpy array, torch tensor, pandas DataFrame or
+            Series, or nested list.
+        y: samples of Y, shape (n, dy) or (n,), paired with x row by row.
+        units: "nats" or "bits".
+        check: also run the subsampling consistency check.
+        device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+        checkpoint: a release checkpoint (`dir/NAME`); None for the shipped default.
+
+    Returns:
+        An EstimateResult: `mi` (median, in `units`), `lower`, `upper` (90% interval),
+        `quantiles`, `warnings`, `n`, `dx`, `dy`, `chunks`, `consistency`.
+
+    Raises:
+        ValueError: bad input, as `MIEstimator.estimate`; CheckpointError (a ValueError) when
+            the checkpoint is missing or corrupt.
+
+    Example:
+        >>> import numpy as np, mist                                  # doctest: +SKIP
+        >>> x = np.random.default_rng(0).normal(size=(1000, 2))       # doctest: +SKIP
+        >>> y = x[:, :1] + np.random.default_rng(1).normal(size=(1000, 1))  # doctest: +SKIP
+        >>> mist.estimate(x, y).mi    # about 0.35 nats = -0.5 log(1 - 0.5)  # doctest: +SKIP
+    """
+    stem = default_checkpoint() if checkpoint is None else _release_stem(checkpoint)
+    dev = str(resolve_device(device))
+    key = "" if checkpoint is None else str(stem.resolve())
+    return _cached(key, dev, _stamp(stem)).estimate(x, y, units=units, check=check)
