@@ -1,0 +1,560 @@
+"""Run every estimator on every case: estimates, quantiles, time per estimate and peak memory.
+
+How things are measured (also stated in every summary):
+- Time: wall-clock seconds of one `estimate(x, y)` call per case, after a warm-up call of each
+  estimator in each worker process (imports, allocator and thread-pool start-up excluded). The
+  tables report medians over cases. A baseline's bootstrap interval is timed separately
+  (`interval_seconds`) and not included. Neural baselines train a critic inside every call.
+- Memory (`peak_mb`): with "rss" (Linux), the peak resident set size of the worker during the call
+  minus its resident size just before, after returning freed heap pages to the system (glibc
+  `malloc_trim`) and resetting the kernel's peak counter (`/proc/self/clear_refs`); it counts
+  numpy, torch and C++ extensions (scipy's KD-tree) alike, and can still read low when the call
+  reuses pages the allocator kept. With "tracemalloc", the peak of Python allocations during
+  the call (numpy's included; torch's and scipy's C++ ones not), and the timing includes its
+  overhead.
+- Threads: each worker limits torch and the BLAS/OpenMP pools to `threads` (threadpoolctl).
+- Determinism: the data of a case depend only on the master seed and the case's key; baselines
+  use their fixed default seeds and bootstrap resampling the case's seed. Results do not depend
+  on `workers` or on the order cases run in (timings of course do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mist.benchmark.cases import Case, build_cases, draw_case, suite_generator
+from mist.benchmark.config import MIST, BenchmarkConfig, EstimatorSpec
+
+__all__ = ["ROW_FIELDS", "row_fields", "quantile_field", "MemoryProbe", "load_column", "run_case", "run_benchmark",
+           "report_only", "plan_text", "select_cases", "ResultsExist"]
+
+STATUS_OK, STATUS_SKIPPED, STATUS_ERROR = "ok", "skipped", "error"
+JSONL = "estimates.jsonl"
+META = "meta.json"
+
+
+def quantile_field(level: float) -> str:
+    """The column holding the quantile at `level`: 0.05 -> "q0.05"."""
+    return f"q{level:g}"
+
+
+def row_fields(levels: Sequence[float]) -> list[str]:
+    """The columns of estimates.csv, in order, for these quantile levels."""
+    return ROW_FIELDS[:ROW_FIELDS.index("warnings")] + [quantile_field(q) for q in levels] + ["warnings", "note"]
+
+
+ROW_FIELDS = [
+    "case_id",           # suite/n/dims/MI target/seed index
+    "suite",             # where the case comes from
+    "heldout",           # True: families or transforms never seen in training
+    "family",            # the exact-MI family drawn
+    "transform",         # the transform chains of X and Y
+    "n", "dx", "dy",     # samples and dimensions
+    "mi_target",         # grid value of MI (nats)
+    "true_mi",           # exact MI of the drawn distribution (nats)
+    "seed_index",        # 0, 1, ... within the cell
+    "data_seed",         # regenerates the data (DatasetSampler.sample_seeded)
+    "estimator",         # column name
+    "kind",              # mist or a mist.baselines name
+    "status",            # ok | skipped | error
+    "estimate",          # the point estimate (nats): mist's median, a baseline's estimate
+    "error",             # estimate - true_mi (nats)
+    "abs_error",         # |error|
+    "seconds",           # wall time of the estimate call (warm)
+    "peak_mb",           # peak memory of the call (see the module docstring)
+    "interval",          # where quantiles come from: "quantiles" (mist), "subsample"/"bootstrap", or ""
+    "interval_seconds",  # time of the baseline's resampling interval, not included in seconds
+    "draw_seconds",      # time to draw the case's data (the same on each row of a case)
+    "warnings",          # warnings raised during the call, " | "-joined
+    "note",              # why skipped, or the error
+]
+
+
+# ---------------------------------------------------------------------- memory
+class MemoryProbe:
+    """Peak memory (MB) of one call: "rss", "tracemalloc" or "off" (see the module docstring)."""
+
+    _CLEAR = "/proc/self/clear_refs"
+
+    def __init__(self, mode: str = "auto"):
+        if mode == "auto":
+            mode = "rss" if self.rss_available() else "tracemalloc"
+        if mode == "rss" and not self.rss_available():
+            raise ValueError("memory: rss needs Linux's /proc/self/clear_refs (writable); use tracemalloc or off")
+        self.mode = mode
+        self._trim = None
+        if mode == "rss":
+            try:  # glibc: hand freed heap pages back first, so the call's own allocations show in the RSS
+                import ctypes
+
+                self._trim = ctypes.CDLL("libc.so.6").malloc_trim
+            except (OSError, AttributeError):
+                pass
+
+    @classmethod
+    def rss_available(cls) -> bool:
+        try:
+            with open(cls._CLEAR, "w") as f:
+                f.write("5")
+            return bool(cls._status())
+        except OSError:
+            return False
+
+    @staticmethod
+    def _status() -> dict[str, int]:
+        with open("/proc/self/status") as f:
+            text = f.read()
+        return {k: int(m.group(1)) for k in ("VmHWM", "VmRSS") if (m := re.search(rf"{k}:\s+(\d+) kB", text))}
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[dict[str, float | None]]:
+        """`with probe.measure() as m: ...`; afterwards m["peak_mb"] holds the peak (None when off)."""
+        out: dict[str, float | None] = {"peak_mb": None}
+        if self.mode == "rss":
+            if self._trim is not None:
+                self._trim(0)
+            with open(self._CLEAR, "w") as f:
+                f.write("5")
+            before = self._status()["VmRSS"]
+            yield out
+            out["peak_mb"] = max(0, self._status()["VmHWM"] - before) / 1024
+        elif self.mode == "tracemalloc":
+            if not tracemalloc.is_tracing():
+                tracemalloc.start()
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            yield out
+            out["peak_mb"] = max(0, tracemalloc.get_traced_memory()[1] - before) / 2**20
+        else:
+            yield out
+
+
+# ---------------------------------------------------------------------- estimator columns
+@dataclasses.dataclass
+class Column:
+    """A loaded estimator: `run(x, y)` -> (estimate in nats, {level: quantile in nats} or None)."""
+
+    spec: EstimatorSpec
+    run: Callable[[np.ndarray, np.ndarray], tuple[float, dict[float, float] | None]]
+    estimator: Any
+    info: dict[str, Any]
+
+
+def _mist_estimator(spec: EstimatorSpec):
+    """mist.MIEstimator when the package has it; else the release network wrapped alike."""
+    import mist
+
+    if hasattr(mist, "MIEstimator"):
+        return mist.MIEstimator.from_pretrained(spec.checkpoint, device=spec.device, **spec.options)
+    return _ReleaseEstimator(spec.checkpoint)  # pragma: no cover - before mist.inference existed
+
+
+class _ReleaseEstimator:  # pragma: no cover - fallback for a mist without MIEstimator
+    """The bare network of a release checkpoint with MIEstimator's `estimate` interface (no chunking)."""
+
+    def __init__(self, path: str | None):
+        from mist.release import load_release
+
+        if path is None:
+            raise ValueError("this mist has no MIEstimator and so no default checkpoint; pass estimators.mist.checkpoint")
+        self.network, self.card = load_release(path)
+        self.network.eval()
+
+    def estimate(self, x, y):
+        import torch
+
+        x = torch.as_tensor(np.asarray(x, np.float32).reshape(len(x), -1))[None]
+        y = torch.as_tensor(np.asarray(y, np.float32).reshape(len(y), -1))[None]
+        with torch.no_grad():
+            q = self.network.predict_nats(x, y)[0].tolist()
+        levels = self.network.cfg.quantiles
+        quantiles = dict(zip(levels, q))
+        return dataclasses.make_dataclass("R", ["mi", "quantiles"])(quantiles[0.5], quantiles)
+
+
+def load_column(spec: EstimatorSpec) -> Column:
+    """Build (and, for mist, load) the estimator of one column.
+
+    Raises:
+        mist.CheckpointError (a ValueError): the mist checkpoint is missing or corrupt.
+    """
+    if spec.kind == MIST:
+        est = _mist_estimator(spec)
+        card = getattr(est, "card", {}) or {}
+        info = {"checkpoint": spec.checkpoint or "default (shipped)", "weights_sha256": card.get("weights_sha256"),
+                "trained_ranges": card.get("trained_ranges"), "mist_version": card.get("mist_version"),
+                "training_generator": (card.get("training") or {}).get("generator")}
+
+        def run(x, y):
+            r = est.estimate(x, y)
+            return float(r.mi), {float(k): float(v) for k, v in r.quantiles.items()}
+
+        return Column(spec, run, est, info)
+    from mist.baselines import make_estimator
+
+    est = make_estimator(spec.kind, **spec.options)
+    return Column(spec, lambda x, y: (float(est.estimate(x, y)), None), est, {"estimator": repr(est)})
+
+
+def _warm_up(columns: Sequence[Column]) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 2)).astype(np.float32)
+    y = (0.7 * x + 0.7 * rng.standard_normal((256, 2))).astype(np.float32)
+    for c in columns:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c.run(x, y)
+
+
+# ---------------------------------------------------------------------- one case
+def _blank_row(case: Case, spec: EstimatorSpec, levels: Sequence[float]) -> dict[str, Any]:
+    row: dict[str, Any] = {f: None for f in row_fields(levels)}
+    row.update(case_id=case.case_id, suite=case.suite, heldout=case.heldout, n=case.n, dx=case.dx, dy=case.dy,
+               mi_target=case.mi_target, seed_index=case.seed_index, data_seed=case.data_seed,
+               estimator=spec.name, kind=spec.kind, interval="", warnings="", note="")
+    return row
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+def _quantile_at(quantiles: dict[float, float], level: float) -> float | None:
+    for q, v in quantiles.items():
+        if abs(q - level) < 1e-9:
+            return _finite(v)
+    return None
+
+
+def run_case(case: Case, cfg: BenchmarkConfig, columns: Sequence[Column], probe: MemoryProbe) -> list[dict[str, Any]]:
+    """Every estimator on one case: one row each (skipped and failed estimators too).
+
+    Returns:
+        Rows with the fields of `row_fields(cfg.levels)`; values in nats, seconds and MB.
+    """
+    from mist.baselines import bootstrap_interval
+
+    rows = [_blank_row(case, c.spec, cfg.levels) for c in columns]
+    reasons = [c.spec.skip_reason(case.n, case.dx, case.dy, case.seed_index, case.suite) for c in columns]
+    sample, draw_seconds = None, None
+    if any(r is None for r in reasons):
+        start = time.perf_counter()
+        sample = draw_case(case, cfg)
+        draw_seconds = time.perf_counter() - start
+    for row, column, reason in zip(rows, columns, reasons):
+        if sample is not None:
+            row.update(family=sample.family, transform=sample.transform, true_mi=float(sample.mi),
+                       draw_seconds=draw_seconds)
+        if reason is not None:
+            row.update(status=STATUS_SKIPPED, note=reason)
+            continue
+        spec = column.spec
+        caught: list[str] = []
+        try:
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                with probe.measure() as mem:
+                    start = time.perf_counter()
+                    estimate, quantiles = column.run(sample.x, sample.y)
+                    seconds = time.perf_counter() - start
+                caught += [str(m.message) for m in w]
+            row.update(status=STATUS_OK, estimate=_finite(estimate), seconds=seconds, peak_mb=mem["peak_mb"])
+            if quantiles is not None:
+                row["interval"] = "quantiles"
+                for q in cfg.levels:
+                    row[quantile_field(q)] = _quantile_at(quantiles, q)
+            boot_reason = spec.bootstrap_skip_reason(case.n, case.dx, case.dy, case.seed_index, case.suite)
+            if spec.bootstrap is not None and boot_reason is None:
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    start = time.perf_counter()
+                    b = bootstrap_interval(column.estimator, sample.x, sample.y, levels=cfg.levels,
+                                           n_boot=spec.bootstrap.n_boot, method=spec.bootstrap.method,
+                                           seed=case.data_seed % 2**32)
+                    row["interval_seconds"] = time.perf_counter() - start
+                    caught += [str(m.message) for m in w]
+                row["interval"] = spec.bootstrap.method
+                for q, v in zip(cfg.levels, b.quantiles):
+                    row[quantile_field(q)] = _finite(float(v))
+            elif spec.bootstrap is not None:
+                row["note"] = f"no interval: {boot_reason}"
+        except Exception as err:  # noqa: BLE001 - one failure must not end a long run; it is reported
+            row.update(status=STATUS_ERROR, estimate=None, note=f"{type(err).__name__}: {err}"[:500])
+        if row["estimate"] is not None and row["true_mi"] is not None:
+            row["error"] = row["estimate"] - row["true_mi"]
+            row["abs_error"] = abs(row["error"])
+        row["warnings"] = " | ".join(dict.fromkeys(caught))[:1000]
+    return rows
+
+
+# ---------------------------------------------------------------------- worker processes
+_STATE: dict[str, Any] = {}
+
+
+def _limit_threads(threads: int):
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    return threadpool_limits(limits=threads)
+
+
+def _init_worker(cfg_dict: dict[str, Any], names: list[str]) -> None:
+    cfg = BenchmarkConfig.from_dict(cfg_dict).select(names)
+    _STATE["limits"] = _limit_threads(cfg.threads)
+    _STATE["cfg"] = cfg
+    _STATE["columns"] = [load_column(s) for s in cfg.estimators]
+    _STATE["probe"] = MemoryProbe(cfg.memory)
+    _warm_up(_STATE["columns"])
+
+
+def _run_in_worker(case: Case) -> list[dict[str, Any]]:
+    return run_case(case, _STATE["cfg"], _STATE["columns"], _STATE["probe"])
+
+
+# ---------------------------------------------------------------------- planning
+def select_cases(cases: Sequence[Case], fraction: float | None) -> list[Case]:
+    """A deterministic subset of about `fraction` of the cases (by their data seed); all for None."""
+    if fraction is None or fraction >= 1:
+        return list(cases)
+    if not 0 < fraction:
+        raise ValueError(f"subsample must be in (0, 1], got {fraction}")
+    return [c for c in cases if c.data_seed / 2**63 < fraction]
+
+
+def plan_text(cfg: BenchmarkConfig, cases: Sequence[Case], dropped: Sequence[Any]) -> str:
+    """What a run will do: cases per suite, each estimator's runs and skips (by rule), dropped cells."""
+    lines = [f"{len(cases)} cases: {len(cfg.suites)} suites x {len(cfg.grid.n)} n x {len(cfg.grid.dims)} dims x "
+             f"{len(cfg.grid.mi)} MI targets x {cfg.seeds} seeds (less dropped cells); "
+             f"{cfg.workers} worker(s) x {cfg.threads} thread(s)"]
+    for s in cfg.suites:
+        k = sum(c.suite == s.name for c in cases)
+        lines.append(f"  suite {s.name}: {k} cases, generator {s.generator}, "
+                     f"{'held out' if s.heldout else 'in distribution'}")
+    for d in dropped:
+        lines.append(f"  dropped cell {d.suite} dx={d.dx} dy={d.dy} MI={d.mi_target:g}: {d.reason}")
+    for e in cfg.estimators:
+        skipped: dict[str, int] = {}
+        boots = 0
+        for c in cases:
+            r = e.skip_reason(c.n, c.dx, c.dy, c.seed_index, c.suite)
+            if r is not None:
+                skipped[r] = skipped.get(r, 0) + 1
+            elif e.bootstrap is not None and e.bootstrap_skip_reason(c.n, c.dx, c.dy, c.seed_index, c.suite) is None:
+                boots += 1
+        runs = len(cases) - sum(skipped.values())
+        extra = f", bootstrap intervals ({e.bootstrap.n_boot} resamples) on {boots}" if e.bootstrap else ""
+        lines.append(f"  {e.name}: runs {runs} of {len(cases)}{extra}")
+        for reason, k in skipped.items():
+            lines.append(f"    skips {k}: {reason}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- the whole run
+class ResultsExist(RuntimeError):
+    """The output folder already holds results of a run and neither resume nor overwrite was asked for."""
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if path.exists():
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:  # a line cut by a kill: that case runs again
+                        pass
+    return rows
+
+
+def _versions() -> dict[str, Any]:
+    import platform
+
+    import torch
+
+    import mist
+
+    out = {"mist": mist.__version__, "numpy": np.__version__, "torch": torch.__version__,
+           "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    try:
+        import subprocess
+
+        root = Path(__file__).resolve().parents[2]
+        out["git_commit"] = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                           text=True, timeout=5).stdout.strip() or None
+    except Exception:  # noqa: BLE001 - provenance only
+        out["git_commit"] = None
+    return out
+
+
+def run_benchmark(
+    cfg: BenchmarkConfig,
+    out: str | Path,
+    *,
+    command: str = "",
+    resume: bool = False,
+    overwrite: bool = False,
+    subsample: float | None = None,
+    progress: bool = True,
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Run the benchmark and write every output into `out` (see `mist.benchmark.report`).
+
+    Arguments:
+        cfg: the configuration.
+        out: the output folder (created).
+        command: the command line that made the run, quoted in the summary.
+        resume: continue a run in `out` that was stopped (same config fingerprint and subsample).
+        overwrite: discard results already in `out`.
+        subsample: run only about this fraction of the cases (deterministic), or None for all.
+        progress: show a progress bar.
+        plots: write the PNG plots (needs matplotlib).
+
+    Returns:
+        The metadata written to meta.json (with "outputs": the files written).
+
+    Raises:
+        ResultsExist: `out` holds results and neither `resume` nor `overwrite` was given.
+        ValueError: `resume` with a different config; a mist checkpoint that does not load.
+    """
+    from mist.benchmark.report import write_report
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl, meta_path = out / JSONL, out / META
+    cases, dropped = build_cases(cfg)
+    cases = select_cases(cases, subsample)
+    if not cases:
+        raise ValueError("the grid has no cases (every cell dropped, or the subsample is empty)")
+    done_rows: list[dict[str, Any]] = []
+    elapsed_before = 0.0
+    if jsonl.exists() and not overwrite:
+        if not resume:
+            raise ResultsExist(f"{out} already holds results ({JSONL}); pass --resume to continue that run or "
+                               "--overwrite to start again")
+        old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        if old.get("fingerprint") != cfg.fingerprint() or old.get("subsample") != subsample:
+            raise ValueError(f"cannot resume: {out} holds a run of another config or subsample; use --overwrite "
+                             "or another --out")
+        done_rows = _read_jsonl(jsonl)
+        elapsed_before = float(old.get("wall_seconds") or 0.0)
+    elif jsonl.exists():
+        jsonl.unlink()
+    names = [e.name for e in cfg.estimators]
+    done = {}
+    for r in done_rows:
+        done.setdefault(r["case_id"], {})[r["estimator"]] = r
+    complete = {cid for cid, by in done.items() if all(n in by for n in names)}
+    todo = [c for c in cases if c.case_id not in complete]
+
+    meta: dict[str, Any] = {
+        "name": cfg.name, "command": command, "fingerprint": cfg.fingerprint(), "subsample": subsample,
+        "config": cfg.to_dict(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "versions": _versions(),
+        "memory": MemoryProbe(cfg.memory).mode, "plan": plan_text(cfg, cases, dropped),
+        "dropped": [dataclasses.asdict(d) for d in dropped], "cases": len(cases),
+        "suites": {s.name: {k: sorted(v) for k, v in suite_generator(s).items() if k in ("families", "transforms")}
+                   for s in cfg.suites},
+    }
+    from omegaconf import OmegaConf
+
+    OmegaConf.save(OmegaConf.create(cfg.to_dict()), out / "config.yaml")
+    # Load each mist checkpoint here first: a missing or corrupt one stops the run before any work.
+    columns = [load_column(s) for s in cfg.estimators] if cfg.workers == 1 else \
+        [load_column(s) if s.kind == MIST else None for s in cfg.estimators]
+    meta["estimators"] = {s.name: (c.info if c is not None else {"kind": s.kind, "options": dict(s.options)})
+                          for s, c in zip(cfg.estimators, columns)}
+    meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+
+    start = time.perf_counter()
+    keep = [r for r in done_rows if r["case_id"] in complete]
+    with open(jsonl, "w") as f:  # rewrite without the partial cases of a stopped run
+        for r in keep:
+            f.write(json.dumps(r) + "\n")
+    with open(jsonl, "a") as f, _progress(progress, len(todo), cfg.name) as advance:
+        def record(rows: list[dict[str, Any]]) -> None:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+            f.flush()
+            advance(rows[0]["case_id"])
+
+        if cfg.workers == 1:
+            limits = _limit_threads(cfg.threads)
+            try:
+                probe = MemoryProbe(cfg.memory)
+                _warm_up(columns)
+                for case in todo:
+                    record(run_case(case, cfg, columns, probe))
+            finally:
+                limits.restore_original_limits()
+        elif todo:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            del columns
+            order = sorted(todo, key=lambda c: -c.n * (c.dx + c.dy))  # big cases first: better balance
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(cfg.to_dict(), names)) as pool:
+                futures = [pool.submit(_run_in_worker, c) for c in order]
+                for fut in as_completed(futures):
+                    record(fut.result())
+
+    meta["wall_seconds"] = elapsed_before + time.perf_counter() - start
+    meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    meta["outputs"] = write_report(_ordered(_read_jsonl(jsonl), cases, names), cfg, meta, out, plots=plots)
+    meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return meta
+
+
+def _ordered(rows: list[dict[str, Any]], cases: Sequence[Case], names: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of these cases and estimators, in grid order then column order."""
+    position = {c.case_id: i for i, c in enumerate(cases)}
+    col = {n: i for i, n in enumerate(names)}
+    return sorted((r for r in rows if r["case_id"] in position and r["estimator"] in col),
+                  key=lambda r: (position[r["case_id"]], col[r["estimator"]]))
+
+
+def report_only(out: str | Path, plots: bool = True) -> dict[str, Any]:
+    """Rewrite the tables, summary and plots of the run in `out` from its estimates.jsonl and meta.json
+    (e.g. after a stopped run, or after changing the report code). Only the cases present are reported.
+    """
+    from mist.benchmark.report import write_report
+
+    out = Path(out)
+    if not (out / META).exists() or not (out / JSONL).exists():
+        raise FileNotFoundError(f"{out} holds no benchmark run ({META} and {JSONL})")
+    meta = json.loads((out / META).read_text())
+    cfg = BenchmarkConfig.from_dict(meta["config"])
+    cases = select_cases(build_cases(cfg)[0], meta.get("subsample"))
+    meta["outputs"] = write_report(_ordered(_read_jsonl(out / JSONL), cases, [e.name for e in cfg.estimators]),
+                                   cfg, meta, out, plots=plots)
+    (out / META).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return meta
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int, name: str) -> Iterator[Callable[[str], None]]:
+    if not enabled:
+        yield lambda case_id: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[last]}")) as bar:
+        task = bar.add_task(f"benchmark {name}", total=total, last="")
+        yield lambda case_id: bar.update(task, advance=1, last=case_id)

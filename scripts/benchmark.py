@@ -1,0 +1,163 @@
+"""Benchmark mist against KSG, Gaussian, Gaussian-copula, InfoNCE, NWJ and MINE on exact-MI test cases.
+
+Every estimator runs on a grid of datasets from the generator (held-out and in-distribution
+families and transforms, n, dx and dy, true MI, several seeds per cell). The run writes, into
+the output folder: every estimate (estimates.csv, estimates.json, estimates.jsonl), metrics
+(MAE, bias, RMSE by n, dimensions, MI, suite, held-out vs in-distribution and family:
+metrics.csv), calibration (coverage of each quantile level and central interval: coverage.csv),
+time per estimate and peak memory, a Markdown summary with the command that made it
+(summary.md), four PNG plots (error_vs_n, estimate_vs_true, calibration, time_vs_n), the
+resolved config (config.yaml, which reruns it with --config) and meta.json (versions, plan).
+
+modes (configs/benchmark/, shipped as mist.configs):
+  tiny   seconds; what the CI test runs: 2 suites, n 100 and 300, 2 dims, 3 MI targets,
+         neural baselines with cut budgets (exercises the code, measures nothing)
+  quick  under 15 minutes on 2 cores (2 workers x 1 thread): 3 suites x n 100..20000 x
+         5 (dx, dy) x MI 0..8 nats x 2 seeds = 750 cases; skips KSG where it is O(n^2)
+         (n > 5000 with dx + dy > 6), runs InfoNCE and MINE at n = 1000 on the first
+         seed only, bootstrap intervals on small cells; summary.md lists every skip
+  full   every estimator (NWJ too) on every cell of 4 suites x 5 n x 7 (dx, dy) x MI
+         0..16 x 3 seeds, bootstrap wherever sensible: about 20 CPU-hours, for a bigger
+         machine (--workers <cores>); resumable with --resume
+
+measurement: time = wall seconds of one warm estimate(x, y) call (estimators warmed up once
+per worker; tables give medians); memory = peak RSS of the call above the RSS before it
+(Linux), or tracemalloc elsewhere; errors are against each case's exact MI. The data of a
+case depend only on the master seed and the case's key, so runs are reproducible and
+independent of --workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+EPILOG = """\
+config keys (override any of them as KEY=VALUE, YAML values, after the options):
+  name                  label of the run
+  seed                  master seed; a case's data depend only on it and the case's key
+  seeds                 datasets per grid cell
+  workers, threads      worker processes, and torch/BLAS threads in each
+  memory                auto | rss (Linux peak RSS of the call) | tracemalloc | off
+  levels                quantile levels whose coverage is measured
+  suites.NAME           {generator: NAME or YAML path in configs/generator, heldout: bool,
+                         overrides: {generator keys}}
+  grid.n, grid.dims, grid.mi   sample sizes, [dx, dy] pairs, target MI values (nats)
+  grid.mi_halfwidth     each case's exact MI is drawn within +-this of its target
+  grid.zero_mi_high     the target 0 draws its MI from [0, this]
+  estimators.NAME       {kind: mist | ksg | gaussian | gaussian_copula | infonce | nwj | mine,
+                         options: {...}, checkpoint: PATH or null (mist), device: cpu (mist),
+                         skip: [rules], bootstrap: {n_boot, method, skip: [rules]}}
+  a skip rule           {n_above, n_below, joint_dim_above, seed_above, suites, reason}:
+                        a case meeting every condition given is skipped (and reported)
+
+examples:
+  python scripts/benchmark.py --config tiny --out /tmp/bench-tiny
+  python scripts/benchmark.py --config quick                       # -> outputs/benchmark/quick
+  python scripts/benchmark.py --config quick --plan                # what would run, what is skipped
+  python scripts/benchmark.py --config full --workers 32 --out runs/full
+  python scripts/benchmark.py --config full --out runs/full --resume   # after a stop
+  python scripts/benchmark.py --config quick --checkpoint checkpoints/mist-small seeds=1 grid.n=[1000]
+  python scripts/benchmark.py --config quick --estimators mist gaussian ksg
+  python scripts/benchmark.py --report-only --out outputs/benchmark/quick
+
+exit status: 0 on success (a failed single estimate is a row with status "error", counted in
+summary.md); 2 on bad arguments or config (or --resume of another config); 3 when --out holds
+results and neither --resume nor --overwrite is given; 4 when a mist checkpoint does not load.
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="benchmark.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    p.add_argument("--config", default="quick",
+                   help="a config name in configs/benchmark (tiny, quick, full) or a YAML path (default: quick)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: outputs/benchmark/<config name>)")
+    p.add_argument("--estimators", nargs="+", metavar="NAME",
+                   help="run only these columns of the config, in this order (space- or comma-separated)")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="release checkpoint for every mist column (NAME, NAME.json or NAME.safetensors); "
+                        "default: the config's (null = the checkpoint shipped with mist)")
+    p.add_argument("--workers", type=int, help="worker processes (overrides the config)")
+    p.add_argument("--threads", type=int, help="torch/BLAS threads per worker (overrides the config)")
+    p.add_argument("--subsample", type=float, metavar="FRACTION",
+                   help="run a deterministic subset of about this fraction of the cases (for a trial)")
+    p.add_argument("--resume", action="store_true", help="continue a stopped run in --out (same config)")
+    p.add_argument("--overwrite", action="store_true", help="discard the results already in --out")
+    p.add_argument("--plan", action="store_true",
+                   help="print the cases, each estimator's runs and skips, and exit without running")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite tables, summary and plots from the estimates already in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="no PNG plots (no matplotlib needed)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="config overrides, e.g. seeds=1 grid.n=[100,1000] estimators.ksg.options.k=5")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # Before numpy and torch start their thread pools (workers re-limit to the config's threads).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    from mist.benchmark import ResultsExist, build_cases, load_config, plan_text, report_only, run_benchmark
+    from mist.benchmark.runner import select_cases
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = "python scripts/benchmark.py " + shlex.join(argv)
+    if args.report_only:
+        if args.out is None:
+            print("--report-only needs --out", file=sys.stderr)
+            return 2
+        meta = report_only(args.out, plots=not args.no_plots)
+        print(f"rewrote {', '.join(meta['outputs'])} in {args.out}")
+        return 0
+    overrides = list(args.overrides)
+    if args.estimators:  # argparse lets `--estimators a b KEY=VALUE` swallow the overrides: give them back
+        overrides = [e for e in args.estimators if "=" in e] + overrides
+        args.estimators = [name for e in args.estimators if "=" not in e for name in e.split(",") if name]
+    if args.workers is not None:
+        overrides.append(f"workers={args.workers}")
+    if args.threads is not None:
+        overrides.append(f"threads={args.threads}")
+    try:
+        cfg = load_config(args.config, overrides)
+        if args.estimators:
+            cfg = cfg.select(args.estimators)
+        if args.checkpoint:
+            import dataclasses
+
+            cfg = dataclasses.replace(cfg, estimators=tuple(
+                dataclasses.replace(e, checkpoint=args.checkpoint) if e.kind == "mist" else e for e in cfg.estimators))
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.plan:
+        cases, dropped = build_cases(cfg)
+        print(plan_text(cfg, select_cases(cases, args.subsample), dropped))
+        return 0
+    out = args.out or os.path.join("outputs", "benchmark", cfg.name)
+    from mist.release import CheckpointError
+
+    try:
+        meta = run_benchmark(cfg, out, command=command, resume=args.resume, overwrite=args.overwrite,
+                             subsample=args.subsample, progress=not args.no_progress, plots=not args.no_plots)
+    except ResultsExist as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 4
+    except ValueError as err:  # e.g. --resume into a run of another config
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{meta['cases']} cases in {meta['wall_seconds']:.0f} s; wrote {', '.join(meta['outputs'])} to {out}")
+    print(f"summary: {os.path.join(out, 'summary.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The benchmark suite on its tiny configuration: it runs end to end and writes well-formed outputs.
+
+Never a timing test: times and memory are only checked to be numbers where they should be.
+"""
+
+import csv
+import importlib.util
+import json
+import math
+import pathlib
+
+import pytest
+
+from mist.benchmark import BenchmarkConfig, build_cases, load_config
+from mist.benchmark.report import PLOTS
+from mist.benchmark.runner import row_fields
+from mist.model import MISTNetwork, NetworkConfig
+from mist.release import save_release
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny, untrained release checkpoint: the suite's mechanics, not the model's accuracy."""
+    path = tmp_path_factory.mktemp("ckpt") / "tiny"
+    net = MISTNetwork(NetworkConfig(hidden=16, sample_hidden=16, heads=2, blocks=1, sample_blocks=1))
+    training = {"generator": {"families": {"gaussian_dense": 1.0, "student_t": 1.0}, "transforms": {"linear": 1.0}}}
+    save_release(net, {"trained_ranges": {"n": [16, 4096], "dx": [1, 20], "dy": [1, 20], "mi": [0, 40]},
+                       "training": training}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, checkpoint):
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("bench") / "tiny"
+    status = _script().main(["--config", "tiny", "--out", str(out), "--checkpoint", str(checkpoint), "--no-progress"])
+    assert status == 0
+    return out, load_config("tiny")
+
+
+def test_tiny_run_writes_every_output(tiny_run):
+    out, _ = tiny_run
+    for name in ("estimates.csv", "estimates.json", "estimates.jsonl", "metrics.csv", "coverage.csv", "summary.md",
+                 "meta.json", "config.yaml", *PLOTS):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+
+def test_csv_has_one_row_per_case_and_estimator(tiny_run):
+    out, cfg = tiny_run
+    with open(out / "estimates.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == row_fields(cfg.levels)
+        rows = list(reader)
+    cases, _ = build_cases(cfg)
+    names = [e.name for e in cfg.estimators]
+    assert len(rows) == len(cases) * len(names)
+    assert {(r["case_id"], r["estimator"]) for r in rows} == {(c.case_id, n) for c in cases for n in names}
+    for r in rows:
+        assert r["status"] in ("ok", "skipped"), (r["estimator"], r["note"])
+        if r["status"] == "ok":
+            estimate, true_mi = float(r["estimate"]), float(r["true_mi"])
+            assert math.isfinite(estimate) and true_mi >= 0
+            assert float(r["error"]) == pytest.approx(estimate - true_mi)
+            assert float(r["seconds"]) >= 0 and float(r["peak_mb"]) >= 0
+        else:
+            assert r["estimate"] == "" and r["note"]
+    mist_rows = [r for r in rows if r["estimator"] == "mist"]
+    assert all(r["status"] == "ok" and r["interval"] == "quantiles" for r in mist_rows)
+    for r in mist_rows:  # quantiles of every level, ascending
+        qs = [float(r[f"q{q:g}"]) for q in cfg.levels]
+        assert qs == sorted(qs)
+    # the neural baselines are skipped by rule above n = 100, with the reason recorded
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    assert skipped and all(int(r["n"]) > 100 and "n > 100" in r["note"] for r in skipped)
+
+
+def test_json_matches_csv(tiny_run):
+    out, cfg = tiny_run
+    data = json.loads((out / "estimates.json").read_text())
+    assert data["columns"] == row_fields(cfg.levels) and data["levels"] == list(cfg.levels)
+    with open(out / "estimates.csv", newline="") as f:
+        assert len(data["rows"]) == sum(1 for _ in csv.DictReader(f))
+    assert "scripts/benchmark.py --config tiny" in data["command"]
+
+
+def test_metrics_and_coverage_are_well_formed(tiny_run):
+    out, cfg = tiny_run
+    with open(out / "metrics.csv", newline="") as f:
+        metrics = list(csv.DictReader(f))
+    assert {m["grouping"] for m in metrics} >= {"all", "n", "dims", "mi_target", "heldout", "suite", "family", "common"}
+    assert {m["estimator"] for m in metrics if m["grouping"] == "all"} == {e.name for e in cfg.estimators}
+    for m in metrics:
+        mae, bias, rmse = float(m["mae"]), float(m["bias"]), float(m["rmse"])
+        assert 0 <= mae <= rmse + 1e-12 and abs(bias) <= mae + 1e-12 and int(m["count"]) > 0
+    with open(out / "coverage.csv", newline="") as f:
+        coverage = list(csv.DictReader(f))
+    assert coverage
+    for c in coverage:
+        assert 0.0 <= float(c["empirical"]) <= 1.0 and 0.0 < float(c["nominal"]) < 1.0
+    by_estimator = {c["estimator"] for c in coverage}
+    assert {"mist", "gaussian_copula", "ksg"} <= by_estimator  # mist's head, and the configured bootstraps
+    assert "gaussian" not in by_estimator  # no interval configured for it in tiny
+    central = {float(c["nominal"]) for c in coverage if c["kind"] == "central"}
+    assert central == {0.5, 0.9}
+
+
+def test_summary_states_command_skips_and_plots(tiny_run):
+    out, cfg = tiny_run
+    text = (out / "summary.md").read_text()
+    assert "python scripts/benchmark.py --config tiny" in text
+    assert "## Overall" in text and "## Calibration" in text and "## Time and memory" in text
+    for e in cfg.estimators:
+        assert f"| {e.name} |" in text
+    assert "`infonce` skipped 12 cases: n > 100" in text
+    # what the checkpoint's card says it trained on, against each suite
+    assert "`mist` vs suite `heldout`: held out; unseen families ['gamma_exponential']" in text
+    for name in PLOTS:
+        assert f"]({name})" in text
+
+
+def test_plots_are_valid_pngs(tiny_run):
+    import matplotlib.image
+
+    out, _ = tiny_run
+    for name in PLOTS:
+        data = (out / name).read_bytes()
+        assert data[:8] == PNG_SIGNATURE, name
+        image = matplotlib.image.imread(out / name)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_refuses_to_clobber_and_rewrites_the_report(tiny_run, checkpoint):
+    out, _ = tiny_run
+    script = _script()
+    assert script.main(["--config", "tiny", "--out", str(out), "--checkpoint", str(checkpoint), "--no-progress"]) == 3
+    before = (out / "estimates.csv").read_text()
+    assert script.main(["--report-only", "--out", str(out), "--no-plots"]) == 0
+    assert (out / "estimates.csv").read_text() == before
+
+
+def test_resume_runs_only_the_missing_cases(tmp_path, checkpoint):
+    script = _script()
+    argv = ["--config", "tiny", "--out", str(tmp_path), "--checkpoint", str(checkpoint), "--no-progress", "--no-plots",
+            "--estimators", "gaussian", "mist", "grid.n=[100]", "grid.mi=[0,1]"]
+    assert script.main(argv) == 0
+    lines = (tmp_path / "estimates.jsonl").read_text().splitlines()
+    assert (tmp_path / "summary.md").is_file()
+    assert len(lines) == 2 * 2 * 2 * 2  # 2 suites x 2 dims x 2 MI x 2 estimators
+    # simulate a stop: the last case's rows lost, the one before cut mid-line
+    (tmp_path / "estimates.jsonl").write_text("\n".join(lines[:-3]) + "\n" + lines[-3][:20])
+    assert script.main(argv + ["--resume"]) == 0
+    again = (tmp_path / "estimates.jsonl").read_text().splitlines()
+    assert len(again) == len(lines)
+    key = lambda rows: sorted((r["case_id"], r["estimator"], r["estimate"]) for r in map(json.loads, rows))  # noqa: E731
+    assert key(again) == key(lines)  # deterministic: the rerun cases give the same estimates
+    # a different config does not resume into the same folder
+    assert script.main(argv[:-1] + ["grid.mi=[0,2]", "--resume"]) == 2
+
+
+def test_cases_are_deterministic_and_independent_of_the_grid():
+    cfg = load_config("tiny")
+    a, _ = build_cases(cfg)
+    b, _ = build_cases(BenchmarkConfig.from_dict({**cfg.to_dict(), "grid": {**cfg.to_dict()["grid"], "n": [300]}}))
+    seeds = {c.case_id: c.data_seed for c in a}
+    assert b and all(seeds[c.case_id] == c.data_seed for c in b)
+    assert len(set(seeds.values())) == len(seeds)
+
+
+def test_shipped_configs_load_and_plan():
+    for name in ("tiny", "quick", "full"):
+        cfg = load_config(name)
+        cases, dropped = build_cases(cfg)
+        assert cases
+        assert BenchmarkConfig.from_dict(cfg.to_dict()) == cfg  # config.yaml reruns the same run
+    quick, _ = build_cases(load_config("quick"))
+    assert {c.n for c in quick} >= {100, 1000, 20000} and any(c.dx != c.dy for c in quick)
+    assert {c.heldout for c in quick} == {True, False}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("grid.n=[5]", "grid.n"),
+    ("estimators.ksg.skip=[{n_abov: 3}]", "unknown key"),
+    ("estimators.foo.kind=bar", "unknown estimator"),
+    ("memory=lots", "memory"),
+    ("levels=[0.5,1.5]", "levels"),
+])
+def test_bad_config_is_named(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_config("tiny", [override])
+
+
+def test_help_documents_modes_and_keys(capsys):
+    with pytest.raises(SystemExit):
+        _script().parse_args(["--help"])
+    text = capsys.readouterr().out
+    for word in ("tiny", "quick", "full", "--plan", "--resume", "--subsample", "--checkpoint", "skip rule",
+                 "bootstrap", "summary.md", "KEY=VALUE"):
+        assert word in text
+
+
+def test_a_checkpoint_that_does_not_load_stops_the_run_before_any_work(tmp_path, capsys):
+    status = _script().main(["--config", "tiny", "--out", str(tmp_path / "out"), "--checkpoint",
+                             str(tmp_path / "missing"), "--no-progress"])
+    assert status == 4
+    assert "missing" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "estimates.jsonl").exists()
