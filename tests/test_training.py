@@ -43,6 +43,13 @@ def test_smoke_training_exports_a_release_that_reproduces_the_module(tmp_path):
     assert card["training"]["global_step"] == 4
     assert card["trained_ranges"]["n"] == [16, 64]
 
+    from mist.training.export import main as export_main  # the mist-export command
+
+    export_main([result["ckpt_path"], str(tmp_path / "again" / "m")])
+    again, _ = load_release(tmp_path / "again" / "m.json")
+    with torch.no_grad():
+        assert torch.equal(again(x, y), net(x, y))
+
 
 class CrashAtStep(L.Callback):
     """Kills training with an exception once `step` optimiser steps are done."""
