@@ -6,16 +6,33 @@ Families register with `@register_family` and transforms with `@register_transfo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from data_gen.families.base import Family
     from data_gen.transforms.base import Transform
 
-__all__ = ["FAMILIES", "TRANSFORMS", "register_family", "register_transform"]
+__all__ = ["FAMILIES", "TRANSFORMS", "register_family", "register_transform", "Configurable"]
 
 FAMILIES: dict[str, Family] = {}
 TRANSFORMS: dict[str, Transform] = {}
+
+
+class Configurable:
+    """A registry entry with named options: `defaults`, overridable from a config."""
+
+    defaults: Mapping[str, Any] = {}
+
+    def check_options(self, options: Mapping[str, Any], where: str) -> None:
+        """Raise ValueError naming `where` for unknown or invalid options."""
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"generator config '{where}': unknown option(s) {unknown}; "
+                             f"valid options are {sorted(self.defaults)}")
+
+    def options(self, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**self.defaults, **(overrides or {})}
 
 
 def register_family(cls):

@@ -32,15 +32,6 @@ from mist.baselines.ksg import _ksg_counts, _ksg_counts_brute, _ksg_counts_pairw
 from mist.baselines.neural import ConcatCritic, SeparableCritic, dv_bound, infonce_bound, nwj_bound
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Neural baselines on one thread: fast enough, and fair to the other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def correlated_gaussian(n, dx, dy, rho, seed=0, mix=False):
     """(x, y, exact MI in nats); with mix=True X and Y go through random invertible linear maps."""
     rng = np.random.default_rng(seed)

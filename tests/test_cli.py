@@ -24,14 +24,6 @@ RANGES = {"n": [16, 4096], "dx": [1, 4], "dy": [1, 4], "mi": [0.0, 10.0], "max_m
 KEYS = {"mi", "lower", "upper", "quantiles", "units", "n", "dx", "dy", "warnings"}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     torch.manual_seed(0)

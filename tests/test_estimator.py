@@ -29,14 +29,6 @@ RANGES = {"n": [16, 256], "dx": [1, 4], "dy": [1, 4], "mi": [0.0, 10.0], "max_mi
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_network(seed=0):
     torch.manual_seed(seed)
     return MISTNetwork(NetworkConfig(hidden=16, sample_hidden=16, heads=2, blocks=1, sample_blocks=1))

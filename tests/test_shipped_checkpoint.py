@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import mist
 from mist import MIEstimator
@@ -26,14 +25,6 @@ CASES = [(1, 1, 0.5), (2, 2, 1.0), (3, 2, 2.0), (5, 5, 0.2), (5, 5, 3.0), (10, 1
 def tolerance(mi: float) -> float:
     """Allowed |median - true MI| in nats at n = 1000 (placeholder: set from the benchmark's MAE)."""
     return 0.15 + 0.15 * mi
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,8 @@ def test_fixed_batch_is_overfit_by_a_few_steps():
 def test_ddp_two_cpu_processes(tmp_path):
     result = train(_cfg(tmp_path, "trainer=ddp_cpu", "trainer.max_steps=2", "export=false"))
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
+    assert torch.isfinite(torch.tensor(result["train/loss"]))  # metrics come back from the spawned ranks
+    assert 0.0 <= result["heldout/cover90"] <= 1.0  # validation ran and was reduced across ranks
 
 
 def test_release_with_wrong_sha256_is_refused(tmp_path):

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from data_gen.registry import Configurable
+
 __all__ = ["Family", "Joint", "split_mi", "pair_layout", "haar_orthogonal", "bisect_decreasing", "check_range_option"]
 
 
@@ -37,7 +39,7 @@ class Joint:
         raise NotImplementedError
 
 
-class Family:
+class Family(Configurable):
     """A registry entry: draws a `Joint` whose MI equals a target, for any dx, dy >= 1.
 
     Subclasses set `name`, `defaults` (options a config may override) and implement `draw`.
@@ -45,16 +47,6 @@ class Family:
 
     name: str = ""
     defaults: Mapping[str, Any] = {}
-
-    def check_options(self, options: Mapping[str, Any], where: str) -> None:
-        """Raise ValueError naming `where` for unknown or invalid options."""
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"generator config '{where}': unknown option(s) {unknown}; "
-                             f"valid options are {sorted(self.defaults)}")
-
-    def options(self, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {**self.defaults, **(overrides or {})}
 
     def max_mi(self, dx: int, dy: int, max_mi_per_dim: float) -> float:
         """The largest MI (nats) this family represents reliably in float32 at these dims."""

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from data_gen.registry import Configurable
+
 __all__ = ["Bijection", "Transform", "Chain", "log_uniform", "solve_increasing"]
 
 
@@ -30,7 +32,7 @@ class Bijection:
         raise NotImplementedError
 
 
-class Transform:
+class Transform(Configurable):
     """A registry entry: `draw(rng, d, options)` returns a random `Bijection` of R^d.
 
     Subclasses set `name`, `min_dim` (the smallest d it applies to) and `defaults`.
@@ -39,16 +41,6 @@ class Transform:
     name: str = ""
     min_dim: int = 1
     defaults: Mapping[str, Any] = {}
-
-    def check_options(self, options: Mapping[str, Any], where: str) -> None:
-        """Raise ValueError naming `where` for unknown or invalid options."""
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"generator config '{where}': unknown option(s) {unknown}; "
-                             f"valid options are {sorted(self.defaults)}")
-
-    def options(self, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {**self.defaults, **(overrides or {})}
 
     def draw(self, rng: np.random.Generator, d: int, options: Mapping[str, Any]) -> Bijection:
         raise NotImplementedError
