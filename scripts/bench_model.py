@@ -1,5 +1,8 @@
 """Forward latency, peak memory and training throughput of the estimator network on this CPU.
 
+Run it on an otherwise idle machine: a second busy process halves the figures (or worse, when
+threads are oversubscribed).
+
     python scripts/bench_model.py                 # the issue's cases, small config
     python scripts/bench_model.py --threads 2 --repeats 5
 
@@ -45,10 +48,23 @@ def latency_case(n: int, dx: int, dy: int, repeats: int, threads: int, model: st
             t0 = time.perf_counter()
             net(x, y)
             times.append(time.perf_counter() - t0)
-    return {
+    out = {
         "n": n, "dx": dx, "dy": dy, "median_ms": 1e3 * statistics.median(times),
         "min_ms": 1e3 * min(times), "peak_mib_over_baseline": _rss_mib() - before, "peak_rss_mib": _rss_mib(),
     }
+    # The classical estimators on the same data, side by side (KSG only where it takes seconds).
+    from mist.baselines import make_estimator
+
+    xn, yn = x[0].numpy(), y[0].numpy()
+    for name in ("gaussian_copula", "ksg"):
+        if name == "ksg" and n * (dx + dy) > 100_000:
+            out[f"{name}_ms"] = None
+            continue
+        est = make_estimator(name)
+        t0 = time.perf_counter()
+        est.estimate(xn, yn)
+        out[f"{name}_ms"] = 1e3 * (time.perf_counter() - t0)
+    return out
 
 
 def training_throughput(steps: int, threads: int, model: str) -> dict:
@@ -63,12 +79,12 @@ def training_throughput(steps: int, threads: int, model: str) -> dict:
 
     torch.set_num_threads(threads)
     with initialize_config_module(config_module="mist.configs", version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[f"model={model}"])
+        cfg = compose(config_name="train", overrides=["experiment=default_cpu", f"model={model}"])
     module = MISTModule(network=dict(cfg.model.network))
     opt = torch.optim.AdamW(module.parameters(), lr=1e-3)
     sampler = DatasetSampler(GeneratorConfig.from_dict(cfg.data.generator))
     rng = np.random.default_rng(0)
-    batches = [generate_batch(sampler, cfg.data.batch_size, rng) for _ in range(steps)]
+    batches = [generate_batch(sampler, cfg.data.batch_size, rng, cfg.data.max_tokens) for _ in range(steps)]
     t0 = time.perf_counter()
     for b in batches:
         loss = pinball_loss(module(b), torch.log1p(b["mi"]), module.levels)
@@ -78,10 +94,11 @@ def training_throughput(steps: int, threads: int, model: str) -> dict:
     dt = time.perf_counter() - t0
     t1 = time.perf_counter()
     for _ in range(steps):
-        generate_batch(sampler, cfg.data.batch_size, rng)
+        generate_batch(sampler, cfg.data.batch_size, rng, cfg.data.max_tokens)
     gen = time.perf_counter() - t1
-    sets = steps * cfg.data.batch_size
+    sets = sum(b["x"].shape[0] for b in batches)
     return {"model": model, "steps": steps, "datasets_per_s_train": sets / dt, "datasets_per_s_generate": sets / gen,
+            "steps_per_s": steps / dt,
             "mean_n": float(np.mean([b["x"].shape[1] for b in batches])),
             "mean_d": float(np.mean([b["x"].shape[2] + b["y"].shape[2] for b in batches]))}
 
@@ -98,20 +115,24 @@ def main() -> None:
         n, dx, dy = map(int, a.case.split(","))
         print(json.dumps(latency_case(n, dx, dy, a.repeats, a.threads, a.model)))
         return
-    print(f"| n | dx | dy | median ms | min ms | peak MiB over baseline | peak RSS MiB |  (model={a.model}, threads={a.threads})")
-    print("|---|---|---|---|---|---|---|")
+    print(f"model={a.model}, threads={a.threads}; KSG (k=3) and the Gaussian-copula estimator timed on the same data")
+    print("| n | dx | dy | mist median ms | mist min ms | peak MiB over baseline | peak RSS MiB | gaussian_copula ms | KSG ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n, dx, dy in CASES:
         out = subprocess.run([sys.executable, __file__, "--case", f"{n},{dx},{dy}", "--repeats", str(a.repeats),
                               "--threads", str(a.threads), "--model", a.model], capture_output=True, text=True)
         if out.returncode:
-            print(f"| {n} | {dx} | {dy} | failed: {out.stderr.strip().splitlines()[-1]} |")
+            print(f"| {n:,} | {dx} | {dy} | failed: {out.stderr.strip().splitlines()[-1]} |")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {n:,} | {dx} | {dy} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['peak_mib_over_baseline']:.0f} | {r['peak_rss_mib']:.0f} |")
+        ksg = "skipped" if r["ksg_ms"] is None else f"{r['ksg_ms']:.0f}"
+        print(f"| {n:,} | {dx} | {dy} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['peak_mib_over_baseline']:.0f} "
+              f"| {r['peak_rss_mib']:.0f} | {r['gaussian_copula_ms']:.1f} | {ksg} |")
     if a.train_steps:
         t = training_throughput(a.train_steps, a.threads, a.model)
         print(f"\ntraining ({a.model}, {t['steps']} steps, mean n {t['mean_n']:.0f}, mean dx+dy {t['mean_d']:.1f}): "
-              f"{t['datasets_per_s_train']:.1f} datasets/s; the generator alone makes {t['datasets_per_s_generate']:.0f} datasets/s")
+              f"{t['datasets_per_s_train']:.1f} datasets/s ({t['steps_per_s']:.2f} steps/s, data generated beforehand, "
+              f"the experiment=default_cpu batches); the generator alone makes {t['datasets_per_s_generate']:.0f} datasets/s")
 
 
 if __name__ == "__main__":
