@@ -1,0 +1,88 @@
+"""Score a network on sample sets with exact MI, and fit its split-conformal calibration on them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from mist.calibration import apply_calibration, coverage, fit_calibration
+from mist.inputs import EXACT_RANKS, network_view
+from mist.model import MISTNetwork
+
+__all__ = ["predict", "score", "calibrate", "CALIBRATION_EDGES"]
+
+CALIBRATION_EDGES = [16, 64, 256, 1024, 4097]  # n bins of the calibration (as scripts/calibrate_checkpoint.py)
+
+
+def predict(network: MISTNetwork, sets: Sequence, max_tokens: int = 1 << 20) -> np.ndarray:
+    """Raw predicted quantiles of log(1 + MI) for each set, as the estimator's forward pass sees them.
+
+    Arguments:
+        network: the estimator network.
+        sets: objects with `.x` (n, dx) and `.y` (n, dy); n <= EXACT_RANKS with the copula.
+        max_tokens: the most (set x sample x coordinate) tokens per forward pass.
+
+    Returns:
+        Shape (len(sets), K), float64, uncalibrated (apply `mist.calibration.apply_calibration`).
+    """
+    copula = network.cfg.copula
+    groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    for i, s in enumerate(sets):
+        if copula and s.x.shape[0] > EXACT_RANKS:
+            raise ValueError(f"set {i} has {s.x.shape[0]} samples; predict() takes at most {EXACT_RANKS}")
+        groups[(s.x.shape[0], s.x.shape[1], s.y.shape[1])].append(i)
+    out = np.empty((len(sets), len(network.cfg.quantiles)))
+    network.eval()
+    for (n, dx, dy), ids in groups.items():
+        per = max(1, max_tokens // (n * (dx + dy)))
+        for k in range(0, len(ids), per):
+            part = ids[k : k + per]
+            xb = torch.from_numpy(np.stack([network_view(np.asarray(sets[i].x, np.float64), copula) for i in part]))
+            yb = torch.from_numpy(np.stack([network_view(np.asarray(sets[i].y, np.float64), copula) for i in part]))
+            with torch.inference_mode():
+                out[part] = network(xb, yb).double().numpy()
+    return out
+
+
+def score(pred: np.ndarray, sets: Sequence, levels: Sequence[float], calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Errors and coverage of predictions (from `predict`) against the sets' exact MI.
+
+    Arguments:
+        pred: raw quantiles of log(1 + MI), shape (N, K).
+        sets: the N sets (`.mi` in nats, `.x` for n).
+        levels: the K quantile levels.
+        calibration: a card's calibration to apply first, or None.
+
+    Returns:
+        A JSON-ready dict: overall `mae` (nats, median vs truth), `bias`, `cover90`, `cover50`
+        (None when the levels lack them), `sets`, and the same per n under `by_n`.
+    """
+    levels = [float(q) for q in levels]
+    ns = np.array([s.x.shape[0] for s in sets])
+    mi = np.array([float(s.mi) for s in sets])
+    q = torch.from_numpy(np.asarray(pred, np.float64))
+    nats = np.stack([np.expm1(apply_calibration(q[i : i + 1], int(ns[i]), calibration)[0].clamp_min(0).numpy())
+                     for i in range(len(sets))]) if len(sets) else np.zeros((0, len(levels)))
+
+    def block(sel: np.ndarray) -> dict[str, Any]:
+        med = nats[sel, levels.index(0.5)]
+        out: dict[str, Any] = {"sets": int(sel.sum()), "mae": float(np.mean(np.abs(med - mi[sel]))),
+                               "bias": float(np.mean(med - mi[sel]))}
+        for name, lo, hi in (("cover90", 0.05, 0.95), ("cover50", 0.25, 0.75)):
+            out[name] = coverage(nats[sel], mi[sel], levels, lo, hi) if lo in levels and hi in levels else None
+        return out
+
+    result = block(np.ones(len(sets), bool))
+    result["by_n"] = {int(n): block(ns == n) for n in sorted(set(ns.tolist()))}
+    return result
+
+
+def calibrate(pred: np.ndarray, sets: Sequence, levels: Sequence[float], edges: Sequence[float] = CALIBRATION_EDGES) -> dict[str, Any]:
+    """Split-conformal offsets per quantile level and n bin (`mist.calibration.fit_calibration`)."""
+    ns = np.array([s.x.shape[0] for s in sets])
+    target = np.log1p(np.array([float(s.mi) for s in sets]))
+    return fit_calibration(pred, target, ns, levels, edges)
