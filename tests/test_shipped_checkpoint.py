@@ -1,7 +1,9 @@
 """Accuracy of the shipped checkpoint `checkpoints/mist-default` on fresh data with known MI.
 
-DRAFT (inference session): the tolerances below are placeholders to set from the benchmark.
-These tests FAIL, never skip, when the checkpoint is missing: a release without it is broken.
+Tolerances are set from what the shipped model measures (checkpoints/README.md): on exactly
+Gaussian data it overestimates by about 0.4-0.9 nats at n = 1000 (a known limitation of this
+CPU-trained checkpoint; the Gaussian-copula estimate is the floor there), so the bound is a
+regression guard, not a goal. These tests FAIL, never skip, when the checkpoint is missing.
 
 Test data: min(dx, dy) coordinate pairs of correlation rho, the other coordinates independent,
 and random invertible linear maps within X and within Y, so I(X;Y) = -m/2 log(1 - rho^2) nats.
@@ -23,8 +25,8 @@ CASES = [(1, 1, 0.5), (2, 2, 1.0), (3, 2, 2.0), (5, 5, 0.2), (5, 5, 3.0), (10, 1
 
 
 def tolerance(mi: float) -> float:
-    """Allowed |median - true MI| in nats at n = 1000 (placeholder: set from the benchmark's MAE)."""
-    return 0.15 + 0.15 * mi
+    """Allowed |median - true MI| in nats at n = 1000 (measured errors: 0.1-0.4 + 0.15 * MI)."""
+    return 0.45 + 0.25 * mi
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +71,14 @@ def test_monotone_in_the_true_mi(est):
 
 def test_independent_data_is_near_zero(est):
     r = est.estimate(*gaussian(N, 3, 3, 0.0, seed=1))
-    assert r.mi < 0.1 and r.lower < 0.05
+    assert r.mi < 0.3 and r.lower < 0.05
 
 
 def test_90_percent_intervals_cover_most_truths(est):
     truths = [0.1, 0.5, 1.0, 2.0, 3.0] * 4
     results = est.estimate_batch([gaussian(N, 3, 3, mi, seed=100 + i) for i, mi in enumerate(truths)])
     covered = sum(r.lower <= mi <= r.upper for r, mi in zip(results, truths))
-    assert covered >= 15, f"{covered} of 20 covered"  # placeholder: nominal 18 of 20
+    assert covered >= 16, f"{covered} of 20 covered"  # nominal 18 of 20
 
 
 def test_example_command_is_close_to_the_exact_mi(capsys):
