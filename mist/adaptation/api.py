@@ -7,9 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
-
-from mist.adaptation.finetune import base_checkpoint, check_dims, finetune
+from mist.adaptation.checks import base_checkpoint, check_dims
 from mist.adaptation.flows import FittedFlow, FlowOptions, flow_pair
 from mist.inputs import as_matrix
 from mist.release import load_release
@@ -50,8 +48,8 @@ class Adaptation:
                 f"MAE on fresh pushed sets: base {ev['base']['mae']:.3f} -> adapted {ev['adapted']['mae']:.3f} nats)")
 
 
-def finetune_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """The shipped `finetune` config (configs/finetune.yaml) composed with Hydra overrides."""
+def finetune_config(overrides: Sequence[str] = ()):
+    """The shipped `finetune` config (configs/finetune.yaml) composed with Hydra overrides (a DictConfig)."""
     from hydra import compose, initialize_config_module
 
     with initialize_config_module(config_module="mist.configs", version_base="1.3"):
@@ -109,6 +107,10 @@ def adapt(
         >>> a.evaluation["adapted"]["mae"], a.evaluation["base"]["mae"]    # doctest: +SKIP
         >>> a.estimator().estimate(x_test, y_test)                         # doctest: +SKIP
     """
+    from omegaconf import OmegaConf, open_dict
+
+    from mist.adaptation.finetune import finetune
+
     xm, _ = as_matrix(x, "x")
     ym, _ = as_matrix(y, "y")
     base = base_checkpoint(checkpoint)

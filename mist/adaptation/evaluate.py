@@ -58,8 +58,10 @@ def score(pred: np.ndarray, sets: Sequence, levels: Sequence[float], calibration
         calibration: a card's calibration to apply first, or None.
 
     Returns:
-        A JSON-ready dict: overall `mae` (nats, median vs truth), `bias`, `cover90`, `cover50`
-        (None when the levels lack them), `sets`, and the same per n under `by_n`.
+        A JSON-ready dict: overall `mae` (nats, median vs truth), `mae_log1p` (the same on the
+        log(1 + MI) scale the network is trained on: relative at high MI, absolute near 0, less
+        dominated by a few high-MI sets), `bias`, `cover90`, `cover50` (None when the levels
+        lack them), `sets`, and the same per n under `by_n`.
     """
     levels = [float(q) for q in levels]
     ns = np.array([s.x.shape[0] for s in sets])
@@ -71,6 +73,7 @@ def score(pred: np.ndarray, sets: Sequence, levels: Sequence[float], calibration
     def block(sel: np.ndarray) -> dict[str, Any]:
         med = nats[sel, levels.index(0.5)]
         out: dict[str, Any] = {"sets": int(sel.sum()), "mae": float(np.mean(np.abs(med - mi[sel]))),
+                               "mae_log1p": float(np.mean(np.abs(np.log1p(med) - np.log1p(mi[sel])))),
                                "bias": float(np.mean(med - mi[sel]))}
         for name, lo, hi in (("cover90", 0.05, 0.95), ("cover50", 0.25, 0.75)):
             out[name] = coverage(nats[sel], mi[sel], levels, lo, hi) if lo in levels and hi in levels else None
