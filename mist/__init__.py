@@ -4,5 +4,16 @@ __version__ = "0.1.0"
 
 from mist.inference import ConsistencyCheck, EstimateResult, MIEstimator, MISTWarning, estimate  # noqa: E402
 from mist.release import CheckpointError  # noqa: E402
+from mist.adaptation import Adaptation, adapt  # noqa: E402
 
-__all__ = ["estimate", "MIEstimator", "EstimateResult", "ConsistencyCheck", "MISTWarning", "CheckpointError", "__version__"]
+__all__ = [
+    "estimate",
+    "MIEstimator",
+    "EstimateResult",
+    "ConsistencyCheck",
+    "MISTWarning",
+    "CheckpointError",
+    "adapt",
+    "Adaptation",
+    "__version__",
+]

@@ -90,16 +90,6 @@ def _spec(v: Any) -> str:
     return str(v)
 
 
-def _resume_path(cfg: DictConfig) -> str | None:
-    if cfg.get("ckpt_path"):
-        return str(cfg.ckpt_path)
-    last = Path(cfg.run_dir) / "checkpoints" / "last.ckpt"
-    if cfg.get("resume", True) and last.is_file():
-        log.info("resuming from %s", last)
-        return str(last)
-    return None
-
-
 def _flow_entry(flow: FittedFlow) -> dict[str, Any]:
     return {"dim": flow.dim, "options": flow.options.to_dict(), **flow.record}
 
@@ -155,6 +145,7 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     from mist.adaptation.data import VAL_NAME
     from mist.training.export import export_checkpoint
     from mist.training.module import MISTModule
+    from mist.training.train import resume_path
 
     start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True)
@@ -181,7 +172,7 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     t_fit = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg))
     t_fit = time.perf_counter() - t_fit
     result: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
     ckpt = trainer.checkpoint_callback

@@ -15,10 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
-__all__ = ["train", "main"]
+__all__ = ["train", "main", "resume_path"]
 
 
-def _resume_path(cfg: DictConfig) -> str | None:
+def resume_path(cfg: DictConfig) -> str | None:
+    """The checkpoint a run continues from: cfg.ckpt_path, else the run's last.ckpt (if resume)."""
     if cfg.get("ckpt_path"):
         return str(cfg.ckpt_path)
     last = Path(cfg.run_dir) / "checkpoints" / "last.ckpt"
@@ -47,7 +48,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg))
 
     result: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
     ckpt = trainer.checkpoint_callback
