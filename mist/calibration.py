@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["fit_calibration", "apply_calibration", "coverage"]
+__all__ = ["DEFAULT_EDGES", "fit_calibration", "apply_calibration", "coverage"]
+
+DEFAULT_EDGES = [16, 64, 256, 1024, 4097]  # n bins: 16-63, 64-255, 256-1023, 1024-4096
 
 
 def _bin_index(n: int, edges: Sequence[float]) -> int:

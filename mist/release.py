@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from mist.model import MISTNetwork, NetworkConfig
 
-__all__ = ["FORMAT_VERSION", "CheckpointError", "save_release", "load_release", "sha256_of"]
+__all__ = ["FORMAT_VERSION", "CheckpointError", "save_release", "load_release", "release_paths", "sha256_of"]
 
 FORMAT_VERSION = 1
 
@@ -34,7 +34,7 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
+def release_paths(path: str | Path) -> tuple[Path, Path]:
     """`dir/NAME`, `dir/NAME.json` or `dir/NAME.safetensors` -> (weights, card)."""
     p = Path(path)
     if p.suffix in (".json", ".safetensors"):
@@ -56,7 +56,7 @@ def save_release(network: MISTNetwork, card: dict[str, Any], path: str | Path) -
     """
     from mist import __version__
 
-    weights, card_path = _paths(path)
+    weights, card_path = release_paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
     save_file(tensors, str(weights), metadata={"format": "mist", "format_version": str(FORMAT_VERSION)})
@@ -87,7 +87,7 @@ def load_release(path: str | Path, map_location: str | torch.device = "cpu") -> 
         CheckpointError: a file is missing, the weights do not match the card's sha256, or the
             weights do not fit the architecture the card describes.
     """
-    weights, card_path = _paths(path)
+    weights, card_path = release_paths(path)
     for f in (card_path, weights):
         if not f.is_file():
             raise CheckpointError(

@@ -20,10 +20,9 @@ import torch
 from rich.progress import track
 
 from data_gen import DatasetSampler, GeneratorConfig
+from mist.calibration import DEFAULT_EDGES as EDGES
 from mist.calibration import apply_calibration, coverage, fit_calibration
 from mist.release import load_release
-
-EDGES = [16, 64, 256, 1024, 4097]
 
 
 def predict(net, sampler, rng, n_lo, n_hi, count):

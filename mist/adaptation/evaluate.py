@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from mist.calibration import apply_calibration, coverage, fit_calibration
+from mist.calibration import DEFAULT_EDGES, apply_calibration, coverage, fit_calibration
 from mist.inputs import EXACT_RANKS, network_view
 from mist.model import MISTNetwork
 
 __all__ = ["predict", "score", "calibrate", "CALIBRATION_EDGES"]
 
-CALIBRATION_EDGES = [16, 64, 256, 1024, 4097]  # n bins of the calibration (as scripts/calibrate_checkpoint.py)
+CALIBRATION_EDGES = DEFAULT_EDGES  # the n bins of the shipped checkpoint's calibration
 
 
 def predict(network: MISTNetwork, sets: Sequence, max_tokens: int = 1 << 20) -> np.ndarray:

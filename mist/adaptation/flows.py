@@ -33,6 +33,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mist.inputs import as_matrix
+from mist.release import release_paths
 
 __all__ = ["FlowOptions", "FittedFlow", "FlowError", "fit_flow", "load_flow", "load_flow_pair", "flow_pair",
            "min_samples", "data_sha256"]
@@ -228,7 +229,7 @@ class FittedFlow:
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write PATH.safetensors and PATH.json; returns both paths."""
-        weights, card = _paths(path)
+        weights, card = release_paths(path)
         weights.parent.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         save_file(tensors, str(weights), metadata={"format": "mist-flow"})
@@ -247,13 +248,6 @@ class FittedFlow:
         return weights, card
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
-    p = Path(path)
-    if p.suffix in (".json", ".safetensors"):
-        p = p.with_suffix("")
-    return p.with_suffix(".safetensors"), p.with_suffix(".json")
-
-
 def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -267,7 +261,7 @@ def load_flow(path: str | Path) -> FittedFlow:
     Raises:
         FlowError: a file is missing or corrupt, or the weights do not fit the architecture.
     """
-    weights, card = _paths(path)
+    weights, card = release_paths(path)
     for f in (card, weights):
         if not f.is_file():
             raise FlowError(f"flow file {f} does not exist; fit the flow first (mist.adapt or mist-finetune)")

@@ -29,7 +29,7 @@ from mist.inference.result import EstimateResult, SubsetEstimate
 from mist.inputs import EXACT_RANKS, MIN_N, Pair, as_pair, column_warnings, network_view
 from mist.calibration import apply_calibration
 from mist.model import MISTNetwork
-from mist.release import CheckpointError, load_release
+from mist.release import CheckpointError, load_release, release_paths
 
 __all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "CHUNK_SEED"]
 
@@ -45,11 +45,6 @@ class MISTWarning(UserWarning):
 def default_checkpoint() -> Path:
     """Where the shipped checkpoint lives: `mist/checkpoints/mist-default` (without suffix)."""
     return Path(str(importlib.resources.files("mist.checkpoints"))) / DEFAULT_CHECKPOINT
-
-
-def _release_stem(path: str | Path) -> Path:
-    p = Path(path)
-    return p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -394,7 +389,7 @@ def estimate(
         >>> y = x[:, :1] + np.random.default_rng(1).normal(size=(1000, 1))  # doctest: +SKIP
         >>> mist.estimate(x, y).mi    # about 0.35 nats = -0.5 log(1 - 0.5)  # doctest: +SKIP
     """
-    stem = default_checkpoint() if checkpoint is None else _release_stem(checkpoint)
+    stem = default_checkpoint() if checkpoint is None else release_paths(checkpoint)[0].with_suffix("")
     dev = str(resolve_device(device))
     key = "" if checkpoint is None else str(stem.resolve())
     return _cached(key, dev, _stamp(stem)).estimate(x, y, units=units, check=check)

@@ -42,8 +42,6 @@ class MISTModule(L.LightningModule):
         self.net = MISTNetwork(NetworkConfig(**dict(network)))
         self.levels = self.net.cfg.quantiles
         self._forward = torch.compile(self.net, dynamic=True) if compile else self.net
-        lo, hi = self.levels.index(min(self.levels)), self.levels.index(max(self.levels))
-        self._outer = (lo, hi)
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Quantiles of log(1 + MI), shape (B, K)."""
@@ -77,8 +75,9 @@ class MISTModule(L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        decay = [p for n, p in self.net.named_parameters() if p.ndim >= 2 and "inducing" not in n and "seed" not in n]
-        rest = [p for n, p in self.net.named_parameters() if not (p.ndim >= 2 and "inducing" not in n and "seed" not in n)]
+        decay, rest = [], []  # weight decay on matrices, not on biases, norms, inducing points or seeds
+        for n, p in self.net.named_parameters():
+            (decay if p.ndim >= 2 and "inducing" not in n and "seed" not in n else rest).append(p)
         opt = torch.optim.AdamW(
             [{"params": decay, "weight_decay": hp.weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=hp.lr
         )
