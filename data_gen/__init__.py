@@ -4,7 +4,8 @@ from data_gen import families, transforms  # noqa: F401  (registers the built-in
 from data_gen.config import GeneratorConfig
 from data_gen.registry import FAMILIES, TRANSFORMS
 from data_gen.sampler import DatasetSampler, SampleSet
+from data_gen.mixture import MixtureSampler, make_sampler
 from data_gen.shards import ShardError, ShardReader, write_shard
 
-__all__ = ["GeneratorConfig", "DatasetSampler", "SampleSet", "ShardReader", "ShardError", "write_shard",
+__all__ = ["GeneratorConfig", "DatasetSampler", "MixtureSampler", "make_sampler", "SampleSet", "ShardReader", "ShardError", "write_shard",
            "FAMILIES", "TRANSFORMS"]

@@ -140,7 +140,7 @@ def _info(args: argparse.Namespace) -> int:
         f"checkpoint: {args.checkpoint or default_checkpoint()}",
         f"mist version: {card.get('mist_version')} (format {card.get('format_version')}), exported {card.get('exported', 'unknown')}",
         f"weights sha256: {card.get('weights_sha256')}",
-        f"trained ranges: n {r.n[0]} to {r.n[1]} (larger n: averaged over chunks), dx {r.dx[0]} to {r.dx[1]}, "
+        f"trained ranges: n {r.n[0]} to {r.n[1]} (larger n: extrapolated, with a warning), dx {r.dx[0]} to {r.dx[1]}, "
         f"dy {r.dy[0]} to {r.dy[1]}, MI {r.mi[0]:g} to {r.mi[1]:g} nats{per_dim}",
     ]
     if tr.get("families"):

@@ -10,7 +10,11 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import open_dict
 
+import numpy as np
+
+from data_gen import SampleSet
 from mist.model import pinball_loss
+from mist.training.batching import collate
 from mist.release import CheckpointError, load_release
 from mist.training.module import MISTModule
 from mist.training.train import train
@@ -37,8 +41,9 @@ def test_smoke_training_exports_a_release_that_reproduces_the_module(tmp_path):
     net, card = load_release(result["release"])
     module = MISTModule.load_from_checkpoint(result["ckpt_path"], map_location="cpu").eval()
     x, y = torch.randn(2, 64, 3), torch.randn(2, 64, 2)
+    f, base = torch.randn(2, net.cfg.num_features), torch.tensor([0.2, 1.5])
     with torch.no_grad():
-        assert torch.equal(net(x, y), module.net(x, y))
+        assert torch.equal(net(x, y, f, base), module.net(x, y, f, base))
     assert card["quantile_levels"] == [0.05, 0.25, 0.5, 0.75, 0.95]
     assert card["training"]["global_step"] == 4
     assert card["trained_ranges"]["n"] == [16, 64]
@@ -48,7 +53,7 @@ def test_smoke_training_exports_a_release_that_reproduces_the_module(tmp_path):
     export_main([result["ckpt_path"], str(tmp_path / "again" / "m")])
     again, _ = load_release(tmp_path / "again" / "m.json")
     with torch.no_grad():
-        assert torch.equal(again(x, y), net(x, y))
+        assert torch.equal(again(x, y, f, base), net(x, y, f, base))
 
 
 class CrashAtStep(L.Callback):
@@ -79,11 +84,13 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
 def test_fixed_batch_is_overfit_by_a_few_steps():
     torch.manual_seed(0)
     module = MISTModule(network={"hidden": 32, "heads": 4, "blocks": 1, "inducing_points": 4})
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(8, 64, 2, generator=g)
-    noise = torch.linspace(0.05, 2.0, 8).view(8, 1, 1)  # each set its own dependence strength
-    y = torch.tanh(3 * x) + noise * torch.randn(8, 64, 2, generator=g)
-    batch = {"x": x, "y": y, "mi": torch.linspace(4.0, 0.5, 8)}  # labels the model must tell apart
+    rng = np.random.default_rng(0)
+    sets = []
+    for i, noise in enumerate(np.linspace(0.05, 2.0, 8)):  # each set its own dependence strength
+        x = rng.normal(size=(64, 2))
+        y = np.tanh(3 * x) + noise * rng.normal(size=(64, 2))
+        sets.append(SampleSet(x, y, float(np.linspace(4.0, 0.5, 8)[i]), "test", "", {}))  # labels to tell apart
+    batch = collate(sets, 64, rng)
     opt = torch.optim.Adam(module.parameters(), lr=3e-3)
     losses = []
     for _ in range(150):

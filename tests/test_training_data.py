@@ -8,7 +8,10 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
+from scipy.stats import norm
+
 from data_gen import SampleSet, write_shard
+from mist.stats import NUM_FEATURES
 from mist.training.batching import collate, draw_log_uniform_int
 from mist.training.datasets import GeneratedBatches, ShardBatches, sets_per_batch
 from mist.training.train import train
@@ -17,9 +20,15 @@ SMALL = {"n": [40, 80], "dx": [1, 3], "dy": [1, 3]}
 
 
 def _generator() -> dict:
+    """The training prior of the smoke experiment (a mixture)."""
     with initialize_config_module(config_module="mist.configs", version_base="1.3"):
         cfg = compose(config_name="train", overrides=["experiment=smoke"])
     return OmegaConf.to_container(cfg.data.generator, resolve=True)
+
+
+def _plain_generator() -> dict:
+    """One generator config (shards are written from one config)."""
+    return _generator()["mixture"]["broad"]["generator"]
 
 
 def _set(n: int, dx: int, dy: int, mi: float) -> SampleSet:
@@ -29,17 +38,25 @@ def _set(n: int, dx: int, dy: int, mi: float) -> SampleSet:
     return SampleSet(x=x, y=y, mi=mi, family="test", transform="", params={})
 
 
-def test_collate_subsamples_to_one_n_and_pads_coordinates_with_masks():
+def test_collate_subsamples_to_one_n_summarises_and_pads_coordinates_with_masks():
     sets = [_set(50, 2, 1, 0.5), _set(30, 1, 3, 1.5)]
     b = collate(sets, 20, np.random.default_rng(0))
     assert b["x"].shape == (2, 20, 2) and b["y"].shape == (2, 20, 3)
     assert b["x_mask"].tolist() == [[True, True], [True, False]]
     assert b["y_mask"].tolist() == [[True, False, False], [True, True, True]]
     assert torch.all(b["x"][1, :, 1] == 0) and torch.all(b["y"][0, :, 1:] == 0)
-    rows = {tuple(r) for r in sets[0].x.tolist()}
-    assert all(tuple(r) in rows for r in b["x"][0].tolist())  # subsampled rows, not new ones
-    assert len({tuple(r) for r in b["x"][0].tolist()}) == 20  # without replacement
+    # every column holds the normal scores of 20 distinct rows (subsampled without replacement)
+    scores = np.sort(norm.ppf(np.arange(1, 21) / 21.0)).astype(np.float32)
+    for col in b["x"][0].T.numpy():
+        np.testing.assert_allclose(np.sort(col), scores, atol=1e-6)
+    assert b["features"].shape == (2, NUM_FEATURES) and torch.isfinite(b["features"]).all()
+    assert b["base"].shape == (2,) and torch.all(b["base"] >= 0)
     assert b["mi"].tolist() == [0.5, 1.5]
+
+
+def test_collate_gives_the_attention_at_most_its_rows():
+    b = collate([_set(300, 2, 2, 0.5)], 300, np.random.default_rng(0), attention_rows=64)
+    assert b["x"].shape == (1, 64, 2) and b["y"].shape == (1, 64, 2)
 
 
 def test_collate_refuses_sets_smaller_than_the_batch_n():
@@ -77,7 +94,7 @@ def test_generated_batches_share_a_shape_and_differ_between_ranks():
 
 def test_shard_batches_give_each_rank_its_own_shards(tmp_path):
     for k in range(4):
-        write_shard(tmp_path, k, {**_generator(), **SMALL}, datasets_per_shard=3, base_seed=0)
+        write_shard(tmp_path, k, {**_plain_generator(), **SMALL}, datasets_per_shard=3, base_seed=0)
     seen = []
     for rank in (0, 1):
         ds = ShardBatches(str(tmp_path), batch_size=3, batches_per_epoch=2, min_n=16, seed=0)
@@ -89,7 +106,7 @@ def test_shard_batches_give_each_rank_its_own_shards(tmp_path):
 def test_training_runs_from_shards(tmp_path):
     shards = tmp_path / "shards"
     for k in range(2):
-        write_shard(shards, k, {**_generator(), **SMALL}, datasets_per_shard=4, base_seed=0)
+        write_shard(shards, k, {**_plain_generator(), **SMALL}, datasets_per_shard=4, base_seed=0)
     with initialize_config_module(config_module="mist.configs", version_base="1.3"):
         cfg = compose(
             config_name="train",

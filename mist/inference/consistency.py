@@ -40,9 +40,6 @@ def judge(full: SubsetEstimate, halves: Sequence[SubsetEstimate], quarters: Sequ
         half-size estimate, and
     (b) the mean of the four quarter-size medians lies inside the full-data interval, i.e. the
         estimates do not trend with n by more than the full estimate's own uncertainty.
-    When the full data were combined over chunks (n above the trained maximum), the halves and
-    quarters are chunk averages too, so the check can show disagreement but cannot see a trend
-    with n beyond the chunk size.
 
     Arguments:
         full, halves, quarters: the estimates, in `units`.
@@ -81,11 +78,6 @@ def judge(full: SubsetEstimate, halves: Sequence[SubsetEstimate], quarters: Sequ
             else "do not trust the estimate without more samples or another estimator"
         )
         message = f"{figures}: {'; '.join(reasons)}; {hint}"
-    if full.chunks > 1:
-        message += (
-            f" (all of these were combined over chunks of at most {-(-full.n // full.chunks)} samples, "
-            "so the check cannot see a trend above that size)"
-        )
     return ConsistencyCheck(not (outside or trend), message, full, halves, quarters)
 
 

@@ -1,10 +1,9 @@
 """MIEstimator: a release checkpoint that estimates I(X;Y) of paired samples, with an interval.
 
-One estimate is one forward pass of the network over the whole sample. When n exceeds the
-largest n the checkpoint was trained on, the rows are shuffled with a fixed seed, split into
-disjoint chunks of at most that size, every chunk is estimated (in batched forward passes) and
-each quantile is averaged over the chunks: an estimate at the chunk size, and said so in the
-result's warnings.
+One estimate: the classical statistics of `mist.stats` on all n rows (copula scores, the
+elliptical core, evidence features), then one forward pass of the network, whose attention
+reads a fixed subset of at most `attention_rows` rows, to correct the core and give quantiles.
+Precision grows with n through the statistics; the cost of the network stays bounded.
 """
 
 from __future__ import annotations
@@ -26,16 +25,17 @@ import torch
 from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.ranges import TrainedRanges
 from mist.inference.result import EstimateResult, SubsetEstimate
-from mist.inputs import EXACT_RANKS, MIN_N, Pair, as_pair, column_warnings, network_view
+from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.calibration import apply_calibration
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
+from mist.stats import SetSummary, stack_summaries, summarize
 
-__all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "CHUNK_SEED"]
+__all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "SPLIT_SEED"]
 
 DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit
-CHUNK_SEED = 0  # the fixed shuffle before chunking and subsampling: the same input, the same output
+SPLIT_SEED = 0  # the fixed shuffle of the consistency check's subsets: the same input, the same output
 
 
 class MISTWarning(UserWarning):
@@ -124,6 +124,7 @@ class MIEstimator:
         if 0.5 not in self.levels:
             raise CheckpointError(f"the checkpoint's quantile levels {self.levels} lack the median 0.5")
         self.calibration = _checked_calibration(card, self.levels)
+        self.attention_rows = int(network.cfg.attention_rows)
         self.batch_tokens = int(batch_tokens or max(1, 2**23 // network.cfg.hidden))
 
     @classmethod
@@ -209,69 +210,45 @@ class MIEstimator:
         return self.estimate_pairs(validated, units=units, check=check)
 
     # ------------------------------------------------------------------ internals
-    def _chunks(self, rows: np.ndarray) -> list[np.ndarray]:
-        """Rows as one set, or shuffled (fixed seed) into disjoint chunks of at most the trained max n."""
-        if len(rows) <= self.ranges.max_n:
-            return [rows]
-        shuffled = rows[np.random.default_rng(CHUNK_SEED).permutation(len(rows))]
-        return np.array_split(shuffled, -(-len(rows) // self.ranges.max_n))
-
-    def _forward(self, pairs: Sequence[Pair], jobs: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
-        """Calibrated quantiles in nats, shape (len(jobs), K), of each job (pair index, rows).
+    def _forward(self, pairs: Sequence[Pair], jobs: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, list[SetSummary]]:
+        """Calibrated quantiles in nats, shape (len(jobs), K), and the summary of each job (pair index, rows).
 
         Jobs of equal (rows, dx, dy) share forward passes of at most `batch_tokens` tokens.
         """
-        copula = self.network.cfg.copula
-        views = {}  # float32 views of all rows per pair; None: one view per job (copula, n > EXACT_RANKS)
-        for i in sorted({i for i, _ in jobs}):
-            p = pairs[i]
-            if copula and p.n > EXACT_RANKS:
-                views[i] = None
-            elif copula:
-                views[i] = (network_view(p.x, True, p.x_stats.ranks), network_view(p.y, True, p.y_stats.ranks))
-            else:
-                views[i] = (network_view(p.x, False), network_view(p.y, False))
-
-        def view(j: int, side: int) -> np.ndarray:
-            i, rows = jobs[j]
-            if views[i] is None:
-                return network_view((pairs[i].x, pairs[i].y)[side][rows], copula)
-            return views[i][side][rows]
-
+        summaries = [summarize(pairs[i].x[rows], pairs[i].y[rows]) for i, rows in jobs]
         groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         for j, (i, rows) in enumerate(jobs):
             groups[(len(rows), pairs[i].dx, pairs[i].dy)].append(j)
         out = np.empty((len(jobs), len(self.levels)))
-        for (m, dx, dy), ids in groups.items():
+        for (n, dx, dy), ids in groups.items():
+            m = min(n, self.attention_rows)
             per = max(1, self.batch_tokens // (m * (dx + dy)))
             for s in range(0, len(ids), per):
                 part = ids[s : s + per]
-                xb = torch.from_numpy(np.stack([view(j, 0) for j in part])).to(self.device)
-                yb = torch.from_numpy(np.stack([view(j, 1) for j in part])).to(self.device)
+                arrays = stack_summaries([summaries[j] for j in part], [dx] * len(part), self.attention_rows)
+                t = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
                 with torch.inference_mode():
-                    q = apply_calibration(self.network(xb, yb).double(), m, self.calibration)  # offsets for n = m
+                    q = self.network(t["x"], t["y"], t["features"], t["base"])
+                    q = apply_calibration(q.double(), n, self.calibration)
                 out[part] = q.cpu().numpy()
-        return np.expm1(np.clip(out, 0.0, None))
+        return np.expm1(np.clip(out, 0.0, None)), summaries
 
     def _plan(self, pairs: Sequence[Pair], check: bool) -> tuple[list[tuple[int, np.ndarray]], list[dict[str, Any]]]:
-        """The forward jobs (pair index, rows) and, per pair, which jobs make up what.
+        """The jobs (pair index, rows) and, per pair, which job is what.
 
-        Per pair: {"full": [job ids]} and, with the check, "halves" and "quarters": a list of job
-        ids per subset. A subset above the trained max n becomes several chunk jobs.
+        Per pair: {"full": job id} and, with the check, "halves" and "quarters": job ids of
+        disjoint random subsets.
         """
         jobs: list[tuple[int, np.ndarray]] = []
         plans: list[dict[str, Any]] = []
-
-        def add(i: int, rows: np.ndarray) -> list[int]:
-            chunks = self._chunks(rows)
-            jobs.extend((i, c) for c in chunks)
-            return list(range(len(jobs) - len(chunks), len(jobs)))
-
         for i, p in enumerate(pairs):
-            plan: dict[str, Any] = {"full": add(i, np.arange(p.n))}
+            jobs.append((i, np.arange(p.n)))
+            plan: dict[str, Any] = {"full": len(jobs) - 1}
             if check and p.n >= self._check_min_n:
                 for name, parts in zip(("halves", "quarters"), PARTS):
-                    plan[name] = [add(i, rows) for rows in split(p.n, parts, CHUNK_SEED)]
+                    subsets = split(p.n, parts, SPLIT_SEED)
+                    jobs.extend((i, rows) for rows in subsets)
+                    plan[name] = list(range(len(jobs) - len(subsets), len(jobs)))
             plans.append(plan)
         return jobs, plans
 
@@ -280,36 +257,35 @@ class MIEstimator:
         """The check needs quarters of at least max(MIN_N, the smallest trained n) samples."""
         return 4 * max(MIN_N, self.ranges.n[0])
 
-    def _result(self, p: Pair, plan: dict[str, Any], q: np.ndarray, jobs, units: str, check: bool) -> EstimateResult:
-        """Combine a pair's jobs (mean of each quantile over chunks), convert units, collect warnings."""
+    def _result(
+        self, p: Pair, plan: dict[str, Any], q: np.ndarray, summaries: list[SetSummary], jobs, units: str, check: bool
+    ) -> EstimateResult:
+        """Convert units, collect warnings and diagnostics, judge the consistency check."""
         scale, mid = UNITS[units], self.levels.index(0.5)
 
-        def combined(ids: list[int]) -> SubsetEstimate:
-            v = q[ids].mean(axis=0) / scale
-            return SubsetEstimate(sum(len(jobs[j][1]) for j in ids), float(v[mid]), float(v[0]), float(v[-1]), len(ids))
+        def subset(j: int) -> SubsetEstimate:
+            v = q[j] / scale
+            return SubsetEstimate(len(jobs[j][1]), float(v[mid]), float(v[0]), float(v[-1]))
 
-        full = q[plan["full"]].mean(axis=0)  # nats
-        k = len(plan["full"])
+        full = q[plan["full"]]  # nats
         msgs = column_warnings(p) + self.ranges.input_warnings(p.n, p.dx, p.dy)
-        if k > 1:
-            sizes = sorted({len(jobs[j][1]) for j in plan["full"]})
-            msgs.append(
-                f"n = {p.n} is above the largest sample size the checkpoint was trained on ({self.ranges.max_n}): "
-                f"each quantile is the average over {k} disjoint random chunks of {'-'.join(map(str, sizes))} "
-                "samples, an estimate at the chunk size (conservative: the interval is as wide as one chunk's, "
-                f"wider than all {p.n} samples would warrant)"
-            )
         msgs += self.ranges.estimate_warnings(full[mid], full[-1], p.dx, p.dy, scale, units)
         consistency = None
         if check and "halves" in plan:
             consistency = judge(
-                combined(plan["full"]), [combined(ids) for ids in plan["halves"]], [combined(ids) for ids in plan["quarters"]], units
+                subset(plan["full"]), [subset(j) for j in plan["halves"]], [subset(j) for j in plan["quarters"]], units
             )
             if consistency.consistent is False:
                 msgs.append(f"the subsampling consistency check failed: {consistency.message}")
         elif check:
             consistency = not_run(p.n, self._check_min_n)
             msgs.append(f"the subsampling consistency check was {consistency.message}")
+        fit = summaries[plan["full"]].fit
+        diagnostics = {
+            "core_mi": fit.mi / scale,
+            "core_nu": None if math.isinf(fit.nu) else fit.nu,
+            "attention_rows": min(p.n, self.attention_rows),
+        }
         return EstimateResult(
             mi=float(full[mid] / scale),
             lower=float(full[0] / scale),
@@ -319,7 +295,7 @@ class MIEstimator:
             n=p.n,
             dx=p.dx,
             dy=p.dy,
-            chunks=k,
+            diagnostics=diagnostics,
             warnings=msgs,
             consistency=consistency,
         )
@@ -329,8 +305,8 @@ class MIEstimator:
         if units not in UNITS:
             raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
         jobs, plans = self._plan(pairs, check)
-        q = self._forward(pairs, jobs)
-        results = [self._result(p, plan, q, jobs, units, check) for p, plan in zip(pairs, plans)]
+        q, summaries = self._forward(pairs, jobs)
+        results = [self._result(p, plan, q, summaries, jobs, units, check) for p, plan in zip(pairs, plans)]
         for r in results:
             _issue(r.warnings)
         return results
@@ -377,7 +353,7 @@ def estimate(
 
     Returns:
         An EstimateResult: `mi` (median, in `units`), `lower`, `upper` (90% interval),
-        `quantiles`, `warnings`, `n`, `dx`, `dy`, `chunks`, `consistency`.
+        `quantiles`, `warnings`, `n`, `dx`, `dy`, `diagnostics`, `consistency`.
 
     Raises:
         ValueError: bad input, as `MIEstimator.estimate`; CheckpointError (a ValueError) when

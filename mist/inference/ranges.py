@@ -22,7 +22,7 @@ class TrainedRanges:
     """Inclusive ranges of the training meta-distribution, from a checkpoint card.
 
     Attributes:
-        n: (lo, hi) samples per dataset; above hi the estimator combines disjoint chunks.
+        n: (lo, hi) samples per dataset.
         dx: (lo, hi) dimension of X.
         dy: (lo, hi) dimension of Y.
         mi: (lo, hi) MI labels, nats.
@@ -55,8 +55,8 @@ class TrainedRanges:
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(
                 "the checkpoint card has no complete `trained_ranges` ({'n': [lo, hi], 'dx': [lo, hi], 'dy': "
-                f"[lo, hi], 'mi': [lo, hi]}}, got {card.get('trained_ranges')!r}); mist needs them to chunk large "
-                "inputs and to warn outside them: re-export the checkpoint with `mist-export`"
+                f"[lo, hi], 'mi': [lo, hi]}}, got {card.get('trained_ranges')!r}); mist needs them to warn outside "
+                "them: re-export the checkpoint with `mist-export`"
             ) from None
 
     @property
@@ -71,12 +71,18 @@ class TrainedRanges:
         return hi
 
     def input_warnings(self, n: int, dx: int, dy: int) -> list[str]:
-        """Warnings for n below, or dx or dy outside, the trained ranges (n above is chunked)."""
+        """Warnings for n, dx or dy outside the trained ranges."""
         out = []
         if n < self.n[0]:
             out.append(
                 f"n = {n} is below the smallest sample size the checkpoint was trained on ({self.n[0]}); the "
                 "estimate and its interval are extrapolated: collect more samples if you can"
+            )
+        elif n > self.n[1]:
+            out.append(
+                f"n = {n} is above the largest sample size the checkpoint was trained on ({self.n[1]}): the "
+                "classical statistics use all rows, but the learned correction and the interval's width are "
+                "extrapolated in n"
             )
         for name, d, (lo, hi) in (("dx", dx, self.dx), ("dy", dy, self.dy)):
             if not lo <= d <= hi:

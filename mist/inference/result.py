@@ -20,17 +20,15 @@ class SubsetEstimate:
         n: rows in the subset.
         mi: median.
         lower, upper: the interval (lowest and highest quantile levels, 0.05 and 0.95 by default).
-        chunks: disjoint chunks it was combined from (1 when n is within the trained range).
     """
 
     n: int
     mi: float
     lower: float
     upper: float
-    chunks: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "mi": self.mi, "lower": self.lower, "upper": self.upper, "chunks": self.chunks}
+        return {"n": self.n, "mi": self.mi, "lower": self.lower, "upper": self.upper}
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,9 @@ class EstimateResult:
         units: "nats" or "bits".
         n: samples used.
         dx, dy: dimensions of X and Y.
-        chunks: disjoint chunks combined (1 unless n exceeds the largest trained n).
+        diagnostics: what the estimate rests on: `core_mi` (the classical elliptical-copula
+            core, in `units`), `core_nu` (its degrees of freedom; None for the Gaussian copula)
+            and `attention_rows` (rows the network's attention read; the statistics use all n).
         warnings: what is off, one sentence each; empty when nothing is (each was also issued
             as a `MISTWarning`).
         consistency: the subsampling check, when asked for (`check=True`), else None.
@@ -87,7 +87,7 @@ class EstimateResult:
     n: int
     dx: int
     dy: int
-    chunks: int = 1
+    diagnostics: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     consistency: ConsistencyCheck | None = None
 
@@ -107,7 +107,7 @@ class EstimateResult:
             "n": self.n,
             "dx": self.dx,
             "dy": self.dy,
-            "chunks": self.chunks,
+            "diagnostics": dict(self.diagnostics),
             "warnings": list(self.warnings),
             "consistency": None if self.consistency is None else self.consistency.to_dict(),
         }
@@ -118,8 +118,7 @@ class EstimateResult:
         lines = [
             f"I(X;Y) = {_fmt(self.mi)} {u}   {self.interval_level:.0%} interval [{_fmt(self.lower)}, {_fmt(self.upper)}]",
             "quantiles: " + "  ".join(f"{q:g}: {_fmt(v)}" for q, v in self.quantiles.items()),
-            f"n = {self.n}, dx = {self.dx}, dy = {self.dy}"
-            + (f", combined over {self.chunks} disjoint chunks" if self.chunks > 1 else ""),
+            f"n = {self.n}, dx = {self.dx}, dy = {self.dy}",
         ]
         if self.consistency is not None:
             verdict = {True: "consistent", False: "INCONSISTENT", None: "not run"}[self.consistency.consistent]

@@ -4,10 +4,12 @@ Two stages. Coordinate stage: one token per (sample, coordinate), 2D attention b
 alternate attention across the coordinates of a sample and, per coordinate, across samples.
 Sample stage: the coordinates of X and of Y are pooled per sample into one symmetric token,
 then induced attention blocks run across samples and a pooling attention reads the set.
-The head predicts a residual over the Gaussian-copula MI.
+The head predicts quantiles as a residual over the classical core's MI (`mist.stats`), with the
+core's invariant evidence features as a global input, so "no correction" is where it starts.
 
 Invariant by construction to: the order of samples, the order of coordinates within X and
-within Y, swapping X and Y, strictly monotone maps and sign flips of any column.
+within Y, swapping X and Y, and (through the copula scores it reads) strictly monotone maps and
+sign flips of any column.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 from torch import nn
 
 from mist.model.attention import CoordinateAttention, FeedForward, InducedAttention, PoolingAttention
-from mist.model.preprocessing import NUM_GLOBAL_FEATURES, canonicalize
+from mist.model.preprocessing import canonicalize
 from mist.model.quantile_head import QuantileHead
 
 __all__ = ["NetworkConfig", "MISTNetwork"]
@@ -35,12 +37,14 @@ class NetworkConfig:
     sample_blocks: int = 2  # induced-attention blocks over per-sample tokens
     inducing_points: int = 16  # ISAB inducing points across samples
     quantiles: tuple[float, ...] = field(default=(0.05, 0.25, 0.5, 0.75, 0.95))
-    copula: bool = True  # rank -> normal scores per column before everything else
     shrinkage: float = 0.1  # ridge of the whitening, scaled by (dx + dy) / n
+    num_features: int = 21  # length of the global feature vector (mist.stats.NUM_FEATURES)
+    attention_rows: int = 1024  # the most samples the attention reads (statistics use all n)
 
     def __post_init__(self):
         self.quantiles = tuple(float(q) for q in self.quantiles)
-        for name in ("hidden", "sample_hidden", "heads", "blocks", "sample_blocks", "inducing_points"):
+        for name in ("hidden", "sample_hidden", "heads", "blocks", "sample_blocks", "inducing_points",
+                     "num_features", "attention_rows"):
             if int(getattr(self, name)) < (0 if name.endswith("blocks") else 1):
                 raise ValueError(f"NetworkConfig.{name} must be a positive integer, got {getattr(self, name)}")
 
@@ -89,7 +93,8 @@ class MISTNetwork(nn.Module):
     Example:
         >>> net = MISTNetwork(NetworkConfig(hidden=16, sample_hidden=16, heads=2, blocks=1))
         >>> x, y = torch.randn(2, 100, 3), torch.randn(2, 100, 1)
-        >>> net.predict_nats(x, y).shape
+        >>> features, base = torch.zeros(2, net.cfg.num_features), torch.tensor([0.1, 1.0])
+        >>> net.predict_nats(x, y, features, base).shape
         torch.Size([2, 5])
     """
 
@@ -98,11 +103,11 @@ class MISTNetwork(nn.Module):
         self.cfg = cfg
         h, hs = cfg.hidden, cfg.sample_hidden
         self.embed_value = nn.Sequential(nn.Linear(1, h), nn.GELU(), nn.Linear(h, h))
-        self.embed_globals = nn.Linear(NUM_GLOBAL_FEATURES, h)
+        self.embed_globals = nn.Linear(cfg.num_features, h)
         self.coord_blocks = nn.ModuleList(CoordinateBlock(h, cfg.heads, cfg.inducing_points) for _ in range(cfg.blocks))
         self.coord_norm = nn.LayerNorm(h)
         self.pair = nn.Sequential(nn.Linear(2 * h, hs), nn.GELU(), nn.Linear(hs, hs))
-        self.sample_globals = nn.Linear(NUM_GLOBAL_FEATURES, hs)
+        self.sample_globals = nn.Linear(cfg.num_features, hs)
         self.sample_blocks = nn.ModuleList(SampleBlock(hs, cfg.heads, cfg.inducing_points) for _ in range(cfg.sample_blocks))
         self.sample_norm = nn.LayerNorm(hs)
         self.pool = PoolingAttention(hs, cfg.heads)
@@ -117,45 +122,51 @@ class MISTNetwork(nn.Module):
         self,
         x: torch.Tensor,
         y: torch.Tensor,
+        features: torch.Tensor,
+        base: torch.Tensor,
         x_mask: torch.Tensor | None = None,
         y_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Quantiles of log(1 + MI).
 
         Arguments:
-            x: samples of X, shape (B, n, dx); all sample sets in a batch share n.
-            y: samples of Y, shape (B, n, dy).
+            x: normal scores of X (`mist.stats.normal_scores`), shape (B, n, dx); all sample
+                sets in a batch share n (at most cfg.attention_rows of each set's rows).
+            y: normal scores of Y, shape (B, n, dy).
+            features: the sets' invariant features (`mist.stats.summarize`), shape (B, F).
+            base: the classical core's MI in nats, shape (B,); the head predicts around it.
             x_mask, y_mask: valid columns, shapes (B, dx) and (B, dy), bool; None = all valid.
 
         Returns:
             Ascending quantiles of log(1 + MI in nats), shape (B, K), K = len(cfg.quantiles).
         """
-        with torch.autocast(device_type=x.device.type, enabled=False):  # ranks and eigh want full precision
-            c = canonicalize(x.float(), y.float(), x_mask, y_mask, copula=self.cfg.copula, shrinkage=self.cfg.shrinkage)
+        features = features.to(x.dtype)
+        with torch.autocast(device_type=x.device.type, enabled=False):  # eigh wants full precision
+            c = canonicalize(x.float(), y.float(), x_mask, y_mask, shrinkage=self.cfg.shrinkage)
         dx = c.x.shape[-1]
         valid = torch.cat([c.x_mask, c.y_mask], dim=-1)  # (B, d)
         role = torch.zeros_like(valid)
         role[:, :dx] = True
 
         values = torch.cat([c.x, c.y], dim=-1).transpose(1, 2).unsqueeze(-1)  # (B, d, n, 1)
-        t = self.embed_value(values) + self.embed_globals(c.features)[:, None, None, :]
+        t = self.embed_value(values) + self.embed_globals(features)[:, None, None, :]
         for block in self.coord_blocks:
             t = block(t, role, valid)
         t = self.coord_norm(t)
 
         px = _masked_mean(t[:, :dx], c.x_mask)  # (B, n, h)
         py = _masked_mean(t[:, dx:], c.y_mask)
-        g = self.sample_globals(c.features)  # (B, hs)
+        g = self.sample_globals(features)  # (B, hs)
         s = self.pair(torch.cat([px, py], -1)) + self.pair(torch.cat([py, px], -1)) + g[:, None, :]
         for block in self.sample_blocks:
             s = block(s)
         pooled = self.pool(self.sample_norm(s))
-        return self.head(self.trunk(torch.cat([pooled, g], -1)), torch.log1p(c.gaussian_mi))
+        return self.head(self.trunk(torch.cat([pooled, g], -1)), torch.log1p(base.to(pooled.dtype).clamp_min(0.0)))
 
     @torch.no_grad()
-    def predict_nats(self, x: torch.Tensor, y: torch.Tensor, **masks) -> torch.Tensor:
+    def predict_nats(self, x: torch.Tensor, y: torch.Tensor, features: torch.Tensor, base: torch.Tensor, **masks) -> torch.Tensor:
         """Quantiles of MI in nats, shape (B, K), clamped at 0 (MI is never negative)."""
-        return torch.expm1(self(x, y, **masks).clamp_min(0.0))
+        return torch.expm1(self(x, y, features, base, **masks).clamp_min(0.0))
 
 
 def _masked_mean(t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

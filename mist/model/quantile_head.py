@@ -2,7 +2,7 @@
 
 The head predicts quantiles of log(1 + MI), a strictly increasing map of MI, so quantiles map
 back exactly (q_tau(MI) = expm1(q_tau(log1p MI))), and errors weigh relatively at high MI and
-absolutely at low MI. It predicts a residual over the Gaussian-copula estimate, initialised at
+absolutely at low MI. It predicts a residual over the classical core's estimate (`mist.stats`), initialised at
 zero: "no correction" is where training starts.
 """
 

@@ -30,8 +30,10 @@ class MetaDataModule(L.LightningDataModule):
         val_batches: batches per validation set.
         val_batch_size: sample sets per validation batch.
         min_n: smallest n of a shard batch.
-        max_tokens: cap on sets * n * (dx + dy) per batch (memory and time per step); null: none.
+        max_tokens: cap on sets * attention rows * (dx + dy) per batch (memory and time per
+            step); null: none.
         seed: seed of the training streams and of the validation sets.
+        attention_rows: the most rows per set the attention reads (the model's own setting).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class MetaDataModule(L.LightningDataModule):
         min_n: int = 16,
         max_tokens: int | None = 262_144,
         seed: int = 0,
+        attention_rows: int = 1024,
     ):
         super().__init__()
         self.save_hyperparameters()  # recorded in checkpoints: the exporter reads the trained ranges
@@ -61,6 +64,7 @@ class MetaDataModule(L.LightningDataModule):
         self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
         self.num_workers, self.min_n, self.seed = num_workers, min_n, seed
         self.max_tokens = max_tokens
+        self.attention_rows = int(attention_rows)
         self.val_batches, self.val_batch_size = val_batches, val_batch_size
         self.val_names: list[str] = list(self.val_generators)
         self._train = None
@@ -70,17 +74,19 @@ class MetaDataModule(L.LightningDataModule):
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         if self.source == "generate":
             self._train = GeneratedBatches(
-                self.generator, self.batch_size, self.batches_per_epoch, self.max_tokens, seed=self.seed
+                self.generator, self.batch_size, self.batches_per_epoch, self.max_tokens, self.seed, self.attention_rows
             )
         else:
             self._train = ShardBatches(
-                self.shards, self.batch_size, self.batches_per_epoch, self.min_n, self.max_tokens, seed=self.seed
+                self.shards, self.batch_size, self.batches_per_epoch, self.min_n, self.max_tokens, self.seed,
+                self.attention_rows,
             )
         self._train.rank, self._train.world = rank, world
         self._val = []
         for k, name in enumerate(self.val_names):
             full = FixedBatches(
-                self.val_generators[name], self.val_batch_size, self.val_batches, 10_000 + k, self.max_tokens
+                self.val_generators[name], self.val_batch_size, self.val_batches, 10_000 + k, self.max_tokens,
+                self.attention_rows,
             )
             self._val.append(Subset(full, range(rank, len(full), world)))  # each rank its own share
 

@@ -16,14 +16,14 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from data_gen import DatasetSampler, GeneratorConfig, ShardReader
+from data_gen import DatasetSampler, MixtureSampler, ShardReader, make_sampler
 from mist.training.batching import collate, draw_log_uniform_int
 
 __all__ = ["GeneratedBatches", "ShardBatches", "FixedBatches", "generate_batch", "sets_per_batch"]
 
 
 def sets_per_batch(batch_size: int, max_tokens: int | None, n: int, d: int) -> int:
-    """How many sample sets of n samples and d = dx + dy coordinates fit a token budget.
+    """How many sample sets of n attention rows and d = dx + dy coordinates fit a token budget.
 
     The network holds one token per (sample, coordinate), so memory and time per batch follow
     B * n * d; capping it keeps large-n batches from dominating a step.
@@ -34,21 +34,26 @@ def sets_per_batch(batch_size: int, max_tokens: int | None, n: int, d: int) -> i
 
 
 def generate_batch(
-    sampler: DatasetSampler, batch_size: int, rng: np.random.Generator, max_tokens: int | None = None
+    sampler: DatasetSampler | MixtureSampler,
+    batch_size: int,
+    rng: np.random.Generator,
+    max_tokens: int | None = None,
+    attention_rows: int = 1024,
 ) -> dict[str, torch.Tensor]:
     """One batch of fresh sample sets sharing one (n, dx, dy), drawn by the sampler's prior.
 
     Arguments:
-        sampler: the generator.
+        sampler: the generator (anything with `sample(rng, n=None, dx=None, dy=None)`).
         batch_size: the most sample sets per batch.
         rng: the stream.
-        max_tokens: cap on sets * n * (dx + dy); None for no cap.
+        max_tokens: cap on sets * min(n, attention_rows) * (dx + dy); None for no cap.
+        attention_rows: the most rows per set the attention reads.
     """
     first = sampler.sample(rng)
     n, dx, dy = first.x.shape[0], first.x.shape[1], first.y.shape[1]
-    b = sets_per_batch(batch_size, max_tokens, n, dx + dy)
+    b = sets_per_batch(batch_size, max_tokens, min(n, attention_rows), dx + dy)
     rest = [sampler.sample(rng, n=n, dx=dx, dy=dy) for _ in range(b - 1)]
-    return collate([first, *rest], n, rng)
+    return collate([first, *rest], n, rng, attention_rows)
 
 
 class _Partitioned(IterableDataset):
@@ -79,11 +84,13 @@ class GeneratedBatches(_Partitioned):
     """Endless fresh data: every batch is sampled from the generator when it is needed.
 
     Arguments:
-        generator: a data_gen generator config (dict or DictConfig).
+        generator: a data_gen generator config (dict or DictConfig), or {"mixture": ...}
+            (`data_gen.MixtureSampler`).
         batch_size: the most sample sets per batch.
         batches_per_epoch: batches per epoch on each rank.
-        max_tokens: cap on sets * n * (dx + dy) per batch; None for no cap.
+        max_tokens: cap on sets * attention rows * (dx + dy) per batch; None for no cap.
         seed: mixed with the epoch, rank and worker into every stream's seed.
+        attention_rows: the most rows per set the attention reads.
     """
 
     def __init__(
@@ -93,16 +100,18 @@ class GeneratedBatches(_Partitioned):
         batches_per_epoch: int,
         max_tokens: int | None = None,
         seed: int = 0,
+        attention_rows: int = 1024,
     ):
         super().__init__(batches_per_epoch, seed)
-        self.sampler = DatasetSampler(GeneratorConfig.from_dict(generator))
+        self.sampler = make_sampler(generator)
         self.batch_size = int(batch_size)
         self.max_tokens = max_tokens
+        self.attention_rows = int(attention_rows)
 
     def __iter__(self):
         _, _, count, rng = self._slot()
         for _ in range(count):
-            yield generate_batch(self.sampler, self.batch_size, rng, self.max_tokens)
+            yield generate_batch(self.sampler, self.batch_size, rng, self.max_tokens, self.attention_rows)
 
 
 class ShardBatches(_Partitioned):
@@ -117,8 +126,9 @@ class ShardBatches(_Partitioned):
         batch_size: the most sample sets per batch.
         batches_per_epoch: batches per epoch on each rank (the slot's data is cycled).
         min_n: the smallest n a batch is subsampled to.
-        max_tokens: cap on sets * n * (padded dx + dy) per batch; None for no cap.
+        max_tokens: cap on sets * attention rows * (padded dx + dy) per batch; None for no cap.
         seed: mixed into every stream's seed.
+        attention_rows: the most rows per set the attention reads.
     """
 
     def __init__(
@@ -129,9 +139,11 @@ class ShardBatches(_Partitioned):
         min_n: int = 16,
         max_tokens: int | None = None,
         seed: int = 0,
+        attention_rows: int = 1024,
     ):
         super().__init__(batches_per_epoch, seed)
         self.max_tokens = max_tokens
+        self.attention_rows = int(attention_rows)
         if isinstance(shards, (str, Path)):
             paths = sorted(str(p) for p in Path(shards).glob("*.h5"))
             if not paths:
@@ -167,18 +179,26 @@ class ShardBatches(_Partitioned):
             smallest = min(s.x.shape[0] for s in picked)
             n = draw_log_uniform_int(rng, min(self.min_n, smallest), smallest)
             d = max(s.x.shape[1] for s in picked) + max(s.y.shape[1] for s in picked)
-            yield collate(picked[: sets_per_batch(self.batch_size, self.max_tokens, n, d)], n, rng)
+            b = sets_per_batch(self.batch_size, self.max_tokens, min(n, self.attention_rows), d)
+            yield collate(picked[:b], n, rng, self.attention_rows)
 
 
 class FixedBatches(Dataset):
     """A validation set: batches generated once from fixed seeds, identical on every run."""
 
     def __init__(
-        self, generator: Mapping[str, Any], batch_size: int, num_batches: int, seed: int, max_tokens: int | None = None
+        self,
+        generator: Mapping[str, Any],
+        batch_size: int,
+        num_batches: int,
+        seed: int,
+        max_tokens: int | None = None,
+        attention_rows: int = 1024,
     ):
-        sampler = DatasetSampler(GeneratorConfig.from_dict(generator))
+        sampler = make_sampler(generator)
         self.batches = [
-            generate_batch(sampler, batch_size, np.random.default_rng([seed, i]), max_tokens) for i in range(num_batches)
+            generate_batch(sampler, batch_size, np.random.default_rng([seed, i]), max_tokens, attention_rows)
+            for i in range(num_batches)
         ]
 
     def __len__(self) -> int:

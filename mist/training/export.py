@@ -11,24 +11,32 @@ import torch
 
 from mist.model import MISTNetwork, NetworkConfig
 from mist.release import save_release
+from mist.stats import FEATURE_NAMES
 
 __all__ = ["export_checkpoint", "trained_ranges", "main"]
 
 
 def trained_ranges(generator: dict[str, Any]) -> dict[str, Any]:
-    """The ranges of n, dx, dy and MI a generator config covers, for the card."""
-    from data_gen import GeneratorConfig
+    """The ranges of n, dx, dy and MI a generator config (or a mixture of them) covers, for the card."""
+    from data_gen import MixtureSampler, make_sampler
 
-    g = GeneratorConfig.from_dict(generator)
-    mi_hi = min(max(c.high for c in g.mi_prior), min(g.dx[1], g.dy[1]) * g.max_mi_per_dim)
+    sampler = make_sampler(generator)
+    gs = [s.cfg for s in sampler.samplers] if isinstance(sampler, MixtureSampler) else [sampler.cfg]
+
+    def span(key: str) -> list[int]:
+        return [min(getattr(g, key)[0] for g in gs), max(getattr(g, key)[1] for g in gs)]
+
+    per_dim = max(g.max_mi_per_dim for g in gs)
+    dx, dy = span("dx"), span("dy")
+    mi_hi = min(max(c.high for g in gs for c in g.mi_prior), min(dx[1], dy[1]) * per_dim)
     return {
-        "n": list(g.n),
-        "dx": list(g.dx),
-        "dy": list(g.dy),
-        "mi": [min(c.low for c in g.mi_prior), mi_hi],
-        "max_mi_per_dim": g.max_mi_per_dim,
-        "families": sorted(g.families),
-        "transforms": sorted(g.transforms),
+        "n": span("n"),
+        "dx": dx,
+        "dy": dy,
+        "mi": [min(c.low for g in gs for c in g.mi_prior), mi_hi],
+        "max_mi_per_dim": per_dim,
+        "families": sorted({f for g in gs for f in g.families}),
+        "transforms": sorted({t for g in gs for t in g.transforms}),
     }
 
 
@@ -60,7 +68,14 @@ def export_checkpoint(ckpt_path: str | Path, out: str | Path, extra: dict[str, A
             "generator": data_hp.get("generator"),
             "lightning_checkpoint": Path(ckpt_path).name,
         },
-        "preprocessing": {"copula": network.cfg.copula, "shrinkage": network.cfg.shrinkage, "whitening": "zca"},
+        "preprocessing": {
+            "copula": "normal scores of average ranks (mist.stats.normal_scores)",
+            "core": "elliptical (Student-t) copula MI, Wishart bias-corrected (mist.stats.fit_elliptical)",
+            "features": list(FEATURE_NAMES),
+            "attention_rows": network.cfg.attention_rows,
+            "shrinkage": network.cfg.shrinkage,
+            "whitening": "zca",
+        },
         "exported": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **(extra or {}),
     }

@@ -45,7 +45,7 @@ class MISTModule(L.LightningModule):
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Quantiles of log(1 + MI), shape (B, K)."""
-        return self._forward(batch["x"], batch["y"], batch.get("x_mask"), batch.get("y_mask"))
+        return self._forward(batch["x"], batch["y"], batch["features"], batch["base"], batch.get("x_mask"), batch.get("y_mask"))
 
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         q = self(batch)
@@ -66,6 +66,8 @@ class MISTModule(L.LightningModule):
         metrics = {
             "loss": pinball_loss(q, torch.log1p(mi), self.levels),
             "mae": (med - mi).abs().mean(),
+            "core_mae": (batch["base"].float() - mi).abs().mean(),  # the classical core alone
+            "width90": _width(nats, self.levels, 0.05, 0.95),
             "cover90": _covers(nats, mi, self.levels, 0.05, 0.95),
             "cover50": _covers(nats, mi, self.levels, 0.25, 0.75),
         }
@@ -97,3 +99,9 @@ def _covers(nats: torch.Tensor, mi: torch.Tensor, levels, lo: float, hi: float) 
         return None
     inside = (nats[:, levels.index(lo)] <= mi) & (mi <= nats[:, levels.index(hi)])
     return inside.float().mean()
+
+
+def _width(nats: torch.Tensor, levels, lo: float, hi: float) -> torch.Tensor | None:
+    if lo not in levels or hi not in levels:
+        return None
+    return (nats[:, levels.index(hi)] - nats[:, levels.index(lo)]).mean()

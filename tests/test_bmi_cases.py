@@ -1,0 +1,112 @@
+"""Reading the exported BMI benchmark (mist.benchmark.bmi) from fake files: no jax, no .venv-bmi needed."""
+
+import ast
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from mist.benchmark.bmi import BMICase, export_command, load_bmi_cases
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TASKS = [("1v1-normal-0.75", "Bivariate normal 1 × 1", "one_dim", 1, 1, 0.4133),
+         ("multinormal-sparse-3-3-2-2.0", "Multinormal 3 × 3 (2-pair)", "multinormal", 3, 3, 1.0217)]
+
+
+def _export(folder: pathlib.Path, ns=(100, 200), seeds=(0, 1)) -> pathlib.Path:
+    """Files in the layout of scripts/bmi_export.py: one .npz per (task, n, seed) and index.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for task_id, name, family, dx, dy, mi in TASKS:
+        for n in ns:
+            for seed in seeds:
+                rng = np.random.default_rng([n, seed, dx])
+                file = f"{task_id}__n{n}__s{seed}.npz"
+                np.savez(folder / file, x=rng.normal(size=(n, dx)), y=rng.normal(size=(n, dy)), mi_true=mi,
+                         task_id=task_id, task_name=name, family=family, n=n, seed=seed, task_params="{}")
+                files.append({"file": file, "task_id": task_id, "task_name": name, "family": family, "n": n,
+                              "seed": seed, "dx": dx, "dy": dy, "mi_true": mi})
+    (folder / "index.json").write_text(json.dumps({"mi_unit": "nats", "files": files}), encoding="utf-8")
+    return folder
+
+
+def test_loads_every_case_in_index_order(tmp_path):
+    cases = load_bmi_cases(_export(tmp_path / "bmi"))
+    assert len(cases) == 2 * 2 * 2
+    expected = [("1v1-normal-0.75", n, s) for n in (100, 200) for s in (0, 1)]
+    assert [(c.task_id, c.n, c.seed) for c in cases[:4]] == expected
+    case = cases[-1]
+    assert case == BMICase("multinormal-sparse-3-3-2-2.0", "Multinormal 3 × 3 (2-pair)", 200, 1, 3, 3, 1.0217,
+                           tmp_path / "bmi" / "multinormal-sparse-3-3-2-2.0__n200__s1.npz", "multinormal")
+    assert case.case_id == "bmi/multinormal-sparse-3-3-2-2.0/n200/s1"
+    with pytest.raises(AttributeError):
+        case.n = 5  # frozen
+    x, y = case.load()
+    assert x.shape == (200, 3) and y.shape == (200, 3) and x.dtype == y.dtype == np.float64
+    np.testing.assert_array_equal(x, np.load(case.path)["x"])
+
+
+def test_filters_by_n_and_seed(tmp_path):
+    folder = _export(tmp_path / "bmi")
+    assert {(c.n, c.seed) for c in load_bmi_cases(folder, n=100)} == {(100, 0), (100, 1)}
+    assert {(c.n, c.seed) for c in load_bmi_cases(folder, seeds=1)} == {(100, 1), (200, 1)}
+    both = load_bmi_cases(folder, n=[200], seeds=(0,))
+    assert [(c.task_id, c.n, c.seed) for c in both] == [(t[0], 200, 0) for t in TASKS]
+    assert len(load_bmi_cases(folder, n=(100, 200), seeds=[0, 1])) == 8
+
+
+def test_missing_folder_names_the_export_command(tmp_path):
+    for folder in (tmp_path / "nowhere", tmp_path):  # no folder; a folder without index.json
+        with pytest.raises(FileNotFoundError) as err:
+            load_bmi_cases(folder)
+        msg = str(err.value)
+        assert "index.json" in msg and str(folder) in msg
+        assert "bash scripts/setup_bmi.sh && .venv-bmi/bin/python scripts/bmi_export.py" in msg
+
+
+def test_unexported_n_or_seed_is_an_error_with_the_command(tmp_path):
+    folder = _export(tmp_path / "bmi")
+    with pytest.raises(FileNotFoundError, match=r"(?s)n=5000.*--n 100 5000 --seeds 0 1"):
+        load_bmi_cases(folder, n=[100, 5000])
+    with pytest.raises(FileNotFoundError, match=r"seed=7"):
+        load_bmi_cases(folder, seeds=7)
+
+
+def test_file_missing_from_index_is_an_error(tmp_path):
+    folder = _export(tmp_path / "bmi")
+    (folder / "1v1-normal-0.75__n100__s1.npz").unlink()
+    with pytest.raises(FileNotFoundError, match="1v1-normal-0.75__n100__s1.npz"):
+        load_bmi_cases(folder)
+    assert len(load_bmi_cases(folder, n=200)) == 4  # the other n is complete
+
+
+def test_load_checks_shapes_against_the_index(tmp_path):
+    case = load_bmi_cases(_export(tmp_path / "bmi"), n=100)[0]
+    with pytest.raises(ValueError, match="the index says"):
+        BMICase(case.task_id, case.task_name, case.n, case.seed, 2, case.dy, case.mi_true, case.path).load()
+
+
+def test_export_command():
+    assert export_command(".cache/bmi", [1000], [0, 1]) == (
+        "bash scripts/setup_bmi.sh && .venv-bmi/bin/python scripts/bmi_export.py --n 1000 --seeds 0 1 --out .cache/bmi")
+
+
+def test_module_needs_neither_jax_nor_bmi():
+    """mist must not depend on jax: the reader imports only numpy and the standard library."""
+    tree = ast.parse((ROOT / "mist" / "benchmark" / "bmi.py").read_text(encoding="utf-8"))
+    imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "dataclasses", "json", "pathlib", "numpy"}
+
+
+@pytest.mark.skipif(not (ROOT / ".cache" / "bmi" / "index.json").is_file(), reason="BMI not exported (opt-in)")
+def test_real_export_has_the_40_tasks():
+    """Only where scripts/bmi_export.py has run: the paper's 40 tasks, exact MI within BMI's range."""
+    cases = load_bmi_cases(ROOT / ".cache" / "bmi")
+    first_n = cases[0].n
+    tasks = {c.task_id: c for c in cases if c.n == first_n and c.seed == cases[0].seed}
+    assert len(tasks) == 40
+    assert all(0.1 < c.mi_true < 2 for c in tasks.values())
+    x, y = tasks["multinormal-dense-50-50-0.5"].load()
+    assert x.shape == (first_n, 50) and y.shape == (first_n, 50) and np.isfinite(x).all()

@@ -1,0 +1,112 @@
+"""The classical statistics: copula scores, the elliptical core against closed forms, the
+Wishart bias correction, and the invariances of the features."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import ndtr, stdtrit
+
+from data_gen import DatasetSampler
+from mist.stats import FEATURE_NAMES, NUM_FEATURES, fit_elliptical, fixed_rows, normal_scores, summarize
+from mist.stats.elliptical import t_scores, wishart_bias
+
+
+def _gaussian(rng, n, rho, dx=None, dy=None):
+    """Paired coordinates with correlations rho (exact MI -0.5 sum log(1 - rho^2)), padded with noise."""
+    rho = np.asarray(rho, float)
+    k = len(rho)
+    dx, dy = dx or k, dy or k
+    x = rng.normal(size=(n, dx))
+    y = rng.normal(size=(n, dy))
+    y[:, :k] = rho * x[:, :k] + np.sqrt(1 - rho**2) * y[:, :k]
+    return x, y, float(-0.5 * np.log1p(-(rho**2)).sum())
+
+
+def test_normal_scores_average_ties_and_mirror_under_reversal():
+    z = np.array([[3.0], [1.0], [1.0], [2.0]])
+    s = normal_scores(z)
+    assert s[1, 0] == s[2, 0]  # tied values share one score
+    np.testing.assert_array_equal(normal_scores(-z), -s)
+    np.testing.assert_array_equal(normal_scores(np.exp(z)), s)
+
+
+def test_fixed_rows_is_a_deterministic_sorted_subset():
+    a = fixed_rows(1000, 100)
+    assert len(a) == 100 and len(set(a)) == 100 and np.all(np.diff(a) > 0)
+    np.testing.assert_array_equal(a, fixed_rows(1000, 100))
+    np.testing.assert_array_equal(fixed_rows(50, 100), np.arange(50))
+
+
+@pytest.mark.parametrize("nu", [1.0, 2.5, 30.0])
+def test_t_scores_match_the_t_quantile_function(nu):
+    z = np.linspace(-5.5, 5.5, 1001)
+    exact = -np.sign(z) * stdtrit(nu, ndtr(-np.abs(z)))  # the accurate tail on both sides
+    np.testing.assert_allclose(t_scores(z, nu), exact, rtol=3e-4, atol=1e-9)
+
+
+def test_wishart_bias_is_the_mean_gaussian_mi_at_independence():
+    rng = np.random.default_rng(0)
+    n, dx, dy = 60, 3, 2
+    raw = []
+    for _ in range(400):
+        z = normal_scores(rng.normal(size=(n, dx + dy)))
+        raw.append(fit_elliptical(z, dx).raw_gaussian_mi)
+    expected = wishart_bias(n - 1, dx, dy)
+    assert expected == pytest.approx(dx * dy / (2 * n), rel=0.25)  # the familiar first-order value
+    assert np.mean(raw) == pytest.approx(expected, rel=0.1)
+    assert math.isnan(wishart_bias(5, 3, 2))  # undefined unless dof > dx + dy
+
+
+@pytest.mark.parametrize("n,rho", [(20000, [0.9, 0.5]), (2000, [0.6]), (500, [0.3, 0.3, 0.3])])
+def test_core_matches_the_gaussian_closed_form_under_warps(n, rho):
+    rng = np.random.default_rng(1)
+    x, y, exact = _gaussian(rng, n, rho)
+    fit = summarize(np.exp(x), y**3 + y).fit  # monotone warps change nothing
+    assert math.isinf(fit.nu)
+    assert fit.mi == pytest.approx(exact, abs=3.0 / math.sqrt(n) + 0.01)
+
+
+def test_core_keeps_the_gaussian_copula_at_independence():
+    rng = np.random.default_rng(2)
+    fits = [summarize(*_gaussian(rng, 500, [0.0], 3, 4)[:2]).fit for _ in range(40)]
+    assert sum(math.isinf(f.nu) for f in fits) >= 38  # a spurious finite nu adds MI at independence
+    assert np.mean([f.mi for f in fits]) < 0.02
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_core_matches_the_student_t_closed_form(seed):
+    sampler = DatasetSampler({"families": ["student_t"], "transforms": ["warp_asinh", "warp_power"],
+                              "mi_prior": [{"weight": 1.0, "low": 0.1, "high": 2.0}],
+                              "family_options": {"student_t": {"dof": [1.0, 8.0]}}})
+    s = sampler.sample(np.random.default_rng(seed), n=5000, dx=3, dy=2)
+    fit = summarize(s.x, s.y).fit
+    assert not math.isinf(fit.nu)
+    assert fit.mi == pytest.approx(s.mi, abs=0.06)
+
+
+def test_summary_features_are_named_and_finite_at_tiny_n():
+    rng = np.random.default_rng(3)
+    assert len(FEATURE_NAMES) == NUM_FEATURES
+    for n, dx, dy in [(10, 1, 1), (10, 8, 7), (12, 5, 5), (40, 20, 20)]:
+        sm = summarize(rng.normal(size=(n, dx)), rng.normal(size=(n, dy)))
+        assert sm.features.shape == (NUM_FEATURES,) and np.isfinite(sm.features).all()
+        assert np.isfinite(sm.core_mi) and sm.core_mi >= 0
+
+
+def test_summary_is_invariant_to_what_mi_is_invariant_to():
+    rng = np.random.default_rng(4)
+    x, y, _ = _gaussian(rng, 800, [0.7, 0.4], 3, 2)
+    y = y + 0.3 * np.sign(y) * y**2  # not Gaussian: every feature is exercised
+    base = summarize(x, y)
+    perm = rng.permutation(800)
+    variants = {
+        "samples": (x[perm], y[perm]),
+        "coordinates": (x[:, [2, 0, 1]], y[:, ::-1]),
+        "swap": (y, x),
+        "monotone": (np.exp(x), -(y**3)),
+    }
+    for name, (a, b) in variants.items():
+        other = summarize(a, b)
+        np.testing.assert_allclose(other.features, base.features, atol=1e-8, err_msg=name)
+        assert other.core_mi == pytest.approx(base.core_mi, abs=1e-9), name
