@@ -20,7 +20,7 @@ import torch
 
 __all__ = ["DEFAULT_EDGES", "fit_calibration", "apply_calibration", "coverage"]
 
-DEFAULT_EDGES = [16, 64, 256, 1024, 4097]  # n bins: 16-63, 64-255, 256-1023, 1024-4096
+DEFAULT_EDGES = [16, 64, 256, 1024, 4096, 8193]  # n bins: 16-63, 64-255, 256-1023, 1024-4095, 4096-8192 (outer bins open)
 
 
 def _bin_index(n: int, edges: Sequence[float]) -> int:

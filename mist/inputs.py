@@ -4,7 +4,6 @@
 nested lists) into two float64 matrices of shapes (n, dx) and (n, dy), or raises a ValueError
 that names the problem and the fix. `column_warnings` lists what is legal but suspicious
 (constant columns, heavy ties, a coordinate of X that is a monotone function of one of Y).
-`network_view` is the float32 array handed to the network for one subset of the rows.
 """
 
 from __future__ import annotations
@@ -14,14 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mist.stats.scores import average_ranks
+
 __all__ = [
-    "MIN_N", "TIE_SHARE", "EXACT_RANKS", "Pair", "ColumnStats", "as_matrix", "as_pair", "column_warnings",
-    "network_view", "average_ranks",
+    "MIN_N", "TIE_SHARE", "Pair", "ColumnStats", "as_matrix", "as_pair", "column_warnings", "column_ties",
 ]
 
 MIN_N = 10  # the fewest samples mist accepts (published comparisons start at n = 10)
 TIE_SHARE = 0.05  # a column is heavily tied when its most frequent value holds this share of rows (and >= 3 rows)
-EXACT_RANKS = 2**23  # average ranks (half-integers) of up to this many rows are exact in float32
 _MISSING = ("", "na", "nan", "null", "none")  # text that reads as a missing value, not as non-numeric data
 
 
@@ -41,8 +40,8 @@ class ColumnStats:
 
     @classmethod
     def of(cls, m: np.ndarray) -> ColumnStats:
-        cols = [average_ranks(m[:, j]) for j in range(m.shape[1])]
-        return cls(np.column_stack([c[0] for c in cols]), np.array([c[1] for c in cols]), np.array([c[2] for c in cols]))
+        ties = [column_ties(m[:, j]) for j in range(m.shape[1])]
+        return cls(average_ranks(m), np.array([t[0] for t in ties]), np.array([t[1] for t in ties]))
 
 
 @dataclass(frozen=True)
@@ -236,23 +235,10 @@ def as_pair(x, y, min_n: int = MIN_N, x_columns: list[str] | None = None, y_colu
     return Pair(xm, ym, tuple(xl), tuple(yl))
 
 
-def average_ranks(col: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Ranks of a column (0-based; ties get the average of their ranks).
-
-    Returns:
-        (ranks as float64 of shape (n,), number of distinct values, largest count of one value).
-    """
-    n = col.shape[0]
-    order = np.argsort(col, kind="stable")
-    s = col[order]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, n))
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = (starts + (counts - 1) / 2.0)[np.cumsum(new) - 1]
-    return ranks, starts.size, int(counts.max())
+def column_ties(col: np.ndarray) -> tuple[int, int]:
+    """(number of distinct values, largest count of one value) of a column."""
+    _, counts = np.unique(col, return_counts=True)
+    return int(counts.size), int(counts.max())
 
 
 def column_warnings(pair: Pair) -> list[str]:
@@ -305,37 +291,3 @@ def column_warnings(pair: Pair) -> list[str]:
                     "infinite, and the estimate only reflects the largest MI the model can report"
                 )
     return out
-
-
-def network_view(m: np.ndarray, copula: bool, ranks: np.ndarray | None = None) -> np.ndarray:
-    """The float32 array the network reads for one side (all rows, or a subset).
-
-    With the copula (the default preprocessing) the network only uses the order of the values
-    within a column (ties included), so it gets their average ranks, exact in float32 up to
-    EXACT_RANKS rows: no precision is lost whatever the scale, offset or tails of float64
-    input, and any subset of the rows keeps its order. Without the copula, each column is
-    centred on its median and divided by its interquartile range (or mean absolute deviation)
-    in float64 first, an affine map that leaves MI unchanged and keeps float32 precision.
-
-    Arguments:
-        m: float64 samples of one side, shape (n, d), n <= EXACT_RANKS with the copula.
-        copula: whether the network applies the copula itself.
-        ranks: the average ranks of m when already known (ColumnStats.ranks).
-
-    Returns:
-        float32 array, shape (n, d).
-    """
-    if copula:
-        if m.shape[0] > EXACT_RANKS:
-            raise ValueError(f"ranks of {m.shape[0]} rows are not exact in float32; pass at most {EXACT_RANKS} rows")
-        if ranks is None:
-            ranks = np.column_stack([average_ranks(m[:, j])[0] for j in range(m.shape[1])])
-        return ranks.astype(np.float32)
-    med = np.median(m, axis=0)
-    q75, q25 = np.percentile(m, [75, 25], axis=0)
-    scale = q75 - q25
-    mad = np.mean(np.abs(m - med), axis=0)
-    scale = np.where(scale > 0, scale, np.where(mad > 0, mad, 1.0))
-    z = (m - med) / scale
-    lim = float(np.finfo(np.float32).max)
-    return np.clip(z, -lim, lim).astype(np.float32)

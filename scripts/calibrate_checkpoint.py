@@ -19,23 +19,20 @@ import numpy as np
 import torch
 from rich.progress import track
 
-from data_gen import DatasetSampler, GeneratorConfig
+from data_gen import make_sampler
 from mist.calibration import DEFAULT_EDGES as EDGES
 from mist.calibration import apply_calibration, coverage, fit_calibration
+from mist.inference.forward import predict_log1p
 from mist.release import load_release
 
 
 def predict(net, sampler, rng, n_lo, n_hi, count):
-    preds, targets, ns = [], [], []
+    sets = []
     for _ in track(range(count), description=f"n in [{n_lo}, {n_hi})", transient=True):
         n = int(math.exp(rng.uniform(math.log(n_lo), math.log(n_hi))))
-        s = sampler.sample(rng, n=n)
-        with torch.no_grad():
-            q = net(torch.from_numpy(s.x)[None], torch.from_numpy(s.y)[None])[0]
-        preds.append(q.numpy())
-        targets.append(math.log1p(s.mi))
-        ns.append(n)
-    return np.array(preds), np.array(targets), np.array(ns)
+        sets.append(sampler.sample(rng, n=n))
+    preds, _ = predict_log1p(net, [(s.x, s.y) for s in sets])
+    return preds, np.array([math.log1p(s.mi) for s in sets]), np.array([s.n for s in sets])
 
 
 def main() -> None:
@@ -47,8 +44,9 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     net, card = load_release(a.checkpoint)
+    net.eval()
     levels = card["quantile_levels"]
-    sampler = DatasetSampler(GeneratorConfig.from_dict(card["training"]["generator"]))
+    sampler = make_sampler(card["training"]["generator"])
     n_max = card["trained_ranges"]["n"][1]
     rng = np.random.default_rng(a.seed)
     fit_parts, check_parts = [], []

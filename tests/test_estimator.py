@@ -1,7 +1,7 @@
-"""The inference API on a tiny, randomly initialised release: shapes, warnings, chunking, units, errors.
+"""The inference API on a tiny, randomly initialised release: shapes, warnings, large n, units, errors.
 
 A random tiny model is enough for the API's behaviour: its quantile head starts at zero, so its
-median is the Gaussian-copula MI of the sample and its quantiles are fixed steps around it.
+median is the classical core's MI of the sample and its quantiles are fixed steps around it.
 Accuracy of the shipped model is tested in test_shipped_checkpoint.py.
 """
 
@@ -20,7 +20,7 @@ from mist import CheckpointError, EstimateResult, MIEstimator, MISTWarning
 from mist.inference import consistency as consistency_mod
 from mist.inference import estimator as estimator_mod
 from mist.inference.consistency import judge
-from mist.inference.estimator import CHUNK_SEED, resolve_device
+from mist.inference.estimator import resolve_device
 from mist.inference.result import SubsetEstimate
 from mist.model import MISTNetwork, NetworkConfig
 from mist.release import save_release
@@ -76,9 +76,10 @@ def test_result_fields(est):
     values = list(r.quantiles.values())
     assert values == sorted(values) and values[0] >= 0.0
     assert (r.mi, r.lower, r.upper) == (r.quantiles[0.5], r.quantiles[0.05], r.quantiles[0.95])
-    assert (r.units, r.n, r.dx, r.dy, r.chunks, r.warnings, r.consistency) == ("nats", 200, 2, 1, 1, [], None)
+    assert (r.units, r.n, r.dx, r.dy, r.warnings, r.consistency) == ("nats", 200, 2, 1, [], None)
+    assert r.diagnostics == {"core_mi": pytest.approx(r.mi, rel=1e-5), "core_nu": None, "attention_rows": 200}
     assert r.interval_level == pytest.approx(0.9)
-    assert abs(r.mi - mi) < 0.15  # the untrained head returns the Gaussian-copula MI
+    assert abs(r.mi - mi) < 0.15  # the untrained head returns the core's MI
     assert "I(X;Y) =" in str(r) and "90% interval" in r.summary()
 
 
@@ -87,7 +88,7 @@ def test_to_dict_is_json_ready(est):
     r = est.estimate(x, y, check=True)
     d = r.to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert {"mi", "lower", "upper", "quantiles", "units", "n", "dx", "dy", "warnings", "chunks", "consistency"} <= set(d)
+    assert {"mi", "lower", "upper", "quantiles", "units", "n", "dx", "dy", "warnings", "diagnostics", "consistency"} <= set(d)
     assert d["quantiles"]["0.05"] == r.lower and d["consistency"]["consistent"] is True
 
 
@@ -98,9 +99,9 @@ def test_module_level_estimate_uses_the_given_checkpoint(release, est):
 
 
 def test_deterministic(est):
-    x, y, _ = gaussian(600)  # chunked (trained n <= 256)
+    x, y, _ = gaussian(3000)  # above the trained n and the attention's rows
     a, b = quiet(est.estimate, x, y), quiet(est.estimate, x.copy(), y.copy())
-    assert a == b and a.chunks == 3
+    assert a == b and a.diagnostics["attention_rows"] == 1024
     fresh = MIEstimator(tiny_network(), {"trained_ranges": RANGES}, device="cpu")
     assert quiet(fresh.estimate, x, y) == a
 
@@ -129,7 +130,7 @@ def test_units(est):
         est.estimate(x, y, units="dits")
 
 
-# --- batches and chunks -----------------------------------------------------------------------------
+# --- batches and large n ----------------------------------------------------------------------------
 
 
 def test_estimate_batch_equals_single_estimates(est):
@@ -137,7 +138,7 @@ def test_estimate_batch_equals_single_estimates(est):
     batch = quiet(est.estimate_batch, cases)
     for (x, y), r in zip(cases, batch):
         single = quiet(est.estimate, x, y)
-        assert (r.n, r.dx, r.dy, r.chunks, r.warnings) == (single.n, single.dx, single.dy, single.chunks, single.warnings)
+        assert (r.n, r.dx, r.dy, r.diagnostics, r.warnings) == (single.n, single.dx, single.dy, single.diagnostics, single.warnings)
         assert list(r.quantiles.values()) == pytest.approx(list(single.quantiles.values()), rel=1e-5, abs=1e-6)
 
 
@@ -157,21 +158,16 @@ def test_small_batch_budget_gives_the_same_result(release):
     assert list(a.quantiles.values()) == pytest.approx(list(b.quantiles.values()), rel=1e-5, abs=1e-6)
 
 
-def test_chunks_average_each_quantile_over_disjoint_random_chunks(est):
-    x, y, _ = gaussian(1000, rho=0.8)
+def test_above_the_trained_n_the_statistics_use_every_row(est):
+    x, y, mi = gaussian(20000, rho=0.8)
     r = quiet(est.estimate, x, y)
-    assert r.chunks == 4
     (w,) = r.warnings
-    assert "above the largest sample size the checkpoint was trained on (256)" in w and "4 disjoint random chunks" in w
-    rows = np.random.default_rng(CHUNK_SEED).permutation(1000)
-    parts = [est.estimate(x[c], y[c]) for c in np.array_split(rows, 4)]
-    for q in LEVELS:
-        assert r.quantiles[q] == pytest.approx(np.mean([p.quantiles[q] for p in parts]), rel=1e-5)
-    # sorted rows are not cut into biased contiguous chunks
-    order = np.argsort(x[:, 0])
-    assert abs(quiet(est.estimate, x[order], y[order]).mi - r.mi) < 0.05
-    contiguous = np.mean([est.estimate(x[order][c], y[order][c]).mi for c in np.array_split(np.arange(1000), 4)])
-    assert contiguous < r.mi - 0.2  # what the shuffle avoids
+    assert "above the largest sample size the checkpoint was trained on (256)" in w and "all rows" in w
+    assert abs(r.mi - mi) < 0.02  # the core on all 20000 rows, not an average of small chunks
+    small = quiet(est.estimate, x[:2000], y[:2000])
+    assert small.upper - small.lower >= r.upper - r.lower  # the interval never widens with n
+    order = np.argsort(x[:, 0])  # sorted rows: the attention's subset is still spread over all rows
+    assert abs(quiet(est.estimate, x[order], y[order]).mi - r.mi) < 0.01
 
 
 def test_a_million_samples(tmp_path):
@@ -180,9 +176,8 @@ def test_a_million_samples(tmp_path):
     est = MIEstimator(micro, {"trained_ranges": ranges}, device="cpu")
     x, y, mi = gaussian(10**6, dx=1, dy=1, rho=0.8)
     r = quiet(est.estimate, x, y)
-    assert (r.n, r.chunks) == (10**6, 245)
-    assert abs(r.mi - mi) < 0.02  # the Gaussian-copula MI averaged over chunks of ~4082
-    assert any("245 disjoint random chunks" in w for w in r.warnings)
+    assert r.n == 10**6 and r.diagnostics["attention_rows"] == 1024
+    assert abs(r.mi - mi) < 0.005  # the core's precision at a million rows
 
 
 # --- warnings ---------------------------------------------------------------------------------------

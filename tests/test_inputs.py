@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import mist.inputs
-from mist.inputs import EXACT_RANKS, MIN_N, TIE_SHARE, as_pair, average_ranks, column_warnings, network_view
+from mist.inputs import MIN_N, TIE_SHARE, as_pair, column_ties, column_warnings
+from mist.stats.scores import average_ranks
 
 
 def test_doctests():
@@ -140,25 +141,10 @@ def test_monotone_relation_between_x_and_y():
         assert len(w) == 1 and "x column 1 and y column 1 are strictly monotone functions" in w[0]
 
 
-# --- ranks and the network's view ---------------------------------------------------------------
+# --- ranks and ties --------------------------------------------------------------------------------
 
 
-def test_average_ranks_with_ties():
-    ranks, distinct, top = average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0]))
-    np.testing.assert_array_equal(ranks, [3.0, 0.0, 3.0, 1.0, 3.0])
-    assert (distinct, top) == (3, 3)
-
-
-def test_network_view_keeps_float64_precision():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((100, 2))
-    shifted = x * 1e-3 + 1e4  # float32 resolves about 1e-3 at 1e4: a handful of distinct values
-    assert len(np.unique(shifted.astype(np.float32)[:, 0])) < 10
-    view = network_view(shifted, copula=True)
-    assert view.dtype == np.float32
-    np.testing.assert_array_equal(view, network_view(x, copula=True))
-    np.testing.assert_array_equal(np.argsort(view[:, 0]), np.argsort(x[:, 0]))
-    affine = network_view(shifted, copula=False)
-    assert np.isfinite(affine).all() and len(np.unique(affine[:, 0])) == 100
-    np.testing.assert_array_equal(np.argsort(affine[:, 0]), np.argsort(x[:, 0]))
-    assert EXACT_RANKS <= 2**23  # half-integer ranks are exact in float32 up to here
+def test_average_ranks_and_ties():
+    col = np.array([3.0, 1.0, 3.0, 2.0, 3.0])
+    np.testing.assert_array_equal(average_ranks(col[:, None])[:, 0], [3.0, 0.0, 3.0, 1.0, 3.0])
+    assert column_ties(col) == (3, 3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 
 from mist.calibration import DEFAULT_EDGES, apply_calibration, coverage, fit_calibration
-from mist.inputs import EXACT_RANKS, network_view
+from mist.inference.forward import predict_log1p
 from mist.model import MISTNetwork
 
 __all__ = ["predict", "score", "calibrate", "CALIBRATION_EDGES"]
@@ -23,29 +22,14 @@ def predict(network: MISTNetwork, sets: Sequence, max_tokens: int = 1 << 20) -> 
 
     Arguments:
         network: the estimator network.
-        sets: objects with `.x` (n, dx) and `.y` (n, dy); n <= EXACT_RANKS with the copula.
-        max_tokens: the most (set x sample x coordinate) tokens per forward pass.
+        sets: objects with `.x` (n, dx) and `.y` (n, dy).
+        max_tokens: the most (set x attention row x coordinate) tokens per forward pass.
 
     Returns:
         Shape (len(sets), K), float64, uncalibrated (apply `mist.calibration.apply_calibration`).
     """
-    copula = network.cfg.copula
-    groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-    for i, s in enumerate(sets):
-        if copula and s.x.shape[0] > EXACT_RANKS:
-            raise ValueError(f"set {i} has {s.x.shape[0]} samples; predict() takes at most {EXACT_RANKS}")
-        groups[(s.x.shape[0], s.x.shape[1], s.y.shape[1])].append(i)
-    out = np.empty((len(sets), len(network.cfg.quantiles)))
     network.eval()
-    for (n, dx, dy), ids in groups.items():
-        per = max(1, max_tokens // (n * (dx + dy)))
-        for k in range(0, len(ids), per):
-            part = ids[k : k + per]
-            xb = torch.from_numpy(np.stack([network_view(np.asarray(sets[i].x, np.float64), copula) for i in part]))
-            yb = torch.from_numpy(np.stack([network_view(np.asarray(sets[i].y, np.float64), copula) for i in part]))
-            with torch.inference_mode():
-                out[part] = network(xb, yb).double().numpy()
-    return out
+    return predict_log1p(network, [(s.x, s.y) for s in sets], max_tokens)[0]
 
 
 def score(pred: np.ndarray, sets: Sequence, levels: Sequence[float], calibration: dict[str, Any] | None = None) -> dict[str, Any]:

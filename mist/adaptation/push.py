@@ -22,61 +22,42 @@ from torch.utils.data import Dataset
 
 from data_gen import DatasetSampler, GeneratorConfig, SampleSet
 from mist.adaptation.flows import FittedFlow
+from mist.stats import normal_scores
 from mist.training.datasets import GeneratedBatches, generate_batch
 
-__all__ = ["normal_scores", "push", "push_batch", "push_set", "PushedBatches", "PushedFixedBatches", "pushed_sets"]
-
-
-def normal_scores(t: torch.Tensor) -> torch.Tensor:
-    """Phi^-1((rank + 1) / (n + 1)) of each column along the samples axis.
-
-    Arguments:
-        t: shape (..., n, d); ranks are taken along n (ties, which continuous synthetic data
-            does not have, are ordered arbitrarily).
-
-    Returns:
-        The same shape and dtype as t.
-    """
-    n = t.shape[-2]
-    ranks = t.argsort(dim=-2).argsort(dim=-2)
-    return torch.special.ndtri((ranks + 1).double() / (n + 1)).to(t.dtype)
+__all__ = ["push", "push_set", "PushedSampler", "PushedBatches", "PushedFixedBatches", "pushed_sets"]
 
 
 def push(t: torch.Tensor, flow: FittedFlow) -> torch.Tensor:
-    """Push sample sets of one side through a flow: normal scores of ranks, then `flow.to_data`.
+    """Push one sample set of one side through a flow: normal scores of ranks, then `flow.to_data`.
 
     Arguments:
-        t: shape (B, n, d) or (n, d), with d == flow.dim.
+        t: shape (n, d), with d == flow.dim.
 
     Returns:
         The same shape, float32, in the flow's data space.
     """
     if t.shape[-1] != flow.dim:
         raise ValueError(f"sets of {t.shape[-1]} coordinates cannot go through a flow of {flow.dim}")
-    z = normal_scores(t.float())
-    return flow.to_data(z.reshape(-1, flow.dim)).reshape(z.shape).float()
-
-
-def push_batch(batch: Mapping[str, torch.Tensor], x_flow: FittedFlow, y_flow: FittedFlow) -> dict[str, torch.Tensor]:
-    """A training batch (see `mist.training.batching.collate`) with X and Y pushed; labels kept.
-
-    Every set of the batch must have all dx and dy coordinates (no padding), which holds for
-    batches generated at fixed dims.
-    """
-    for side in ("x", "y"):
-        mask = batch.get(f"{side}_mask")
-        if mask is not None and not bool(mask.all()):
-            raise ValueError(f"pushed batches need fixed dimensions; this batch pads {side}")
-    out = dict(batch)
-    out["x"], out["y"] = push(batch["x"], x_flow), push(batch["y"], y_flow)
-    return out
+    z = torch.from_numpy(normal_scores(t.double().numpy()))
+    return flow.to_data(z).float()
 
 
 def push_set(s: SampleSet, x_flow: FittedFlow, y_flow: FittedFlow) -> SampleSet:
     """One SampleSet with X and Y pushed (float32); MI, family and parameters kept, transform noted."""
-    x = push(torch.from_numpy(np.asarray(s.x, np.float32)), x_flow).numpy()
-    y = push(torch.from_numpy(np.asarray(s.y, np.float32)), y_flow).numpy()
+    x = push(torch.from_numpy(np.asarray(s.x)), x_flow).numpy()
+    y = push(torch.from_numpy(np.asarray(s.y)), y_flow).numpy()
     return SampleSet(x, y, s.mi, s.family, f"{s.transform}|pushed", s.params, s.seed)
+
+
+class PushedSampler:
+    """A generator whose every sample set is pushed through the X and Y flows (labels kept)."""
+
+    def __init__(self, sampler: DatasetSampler, x_flow: FittedFlow, y_flow: FittedFlow):
+        self.sampler, self.x_flow, self.y_flow = sampler, x_flow, y_flow
+
+    def sample(self, rng: np.random.Generator, n: int | None = None, dx: int | None = None, dy: int | None = None) -> SampleSet:
+        return push_set(self.sampler.sample(rng, n=n, dx=dx, dy=dy), self.x_flow, self.y_flow)
 
 
 def _sampler(generator: Mapping[str, Any], x_flow: FittedFlow, y_flow: FittedFlow) -> DatasetSampler:
@@ -100,13 +81,8 @@ class PushedBatches(GeneratedBatches):
 
     def __init__(self, generator: Mapping[str, Any], x_flow: FittedFlow, y_flow: FittedFlow, batch_size: int,
                  batches_per_epoch: int, max_tokens: int | None = None, seed: int = 0):
-        _sampler(generator, x_flow, y_flow)  # checks the dims
         super().__init__(generator, batch_size, batches_per_epoch, max_tokens, seed)
-        self.x_flow, self.y_flow = x_flow, y_flow
-
-    def __iter__(self):
-        for batch in super().__iter__():
-            yield push_batch(batch, self.x_flow, self.y_flow)
+        self.sampler = PushedSampler(_sampler(generator, x_flow, y_flow), x_flow, y_flow)
 
 
 class PushedFixedBatches(Dataset):
@@ -114,10 +90,9 @@ class PushedFixedBatches(Dataset):
 
     def __init__(self, generator: Mapping[str, Any], x_flow: FittedFlow, y_flow: FittedFlow, batch_size: int,
                  num_batches: int, seed: int, max_tokens: int | None = None):
-        sampler = _sampler(generator, x_flow, y_flow)
+        sampler = PushedSampler(_sampler(generator, x_flow, y_flow), x_flow, y_flow)
         self.batches = [
-            push_batch(generate_batch(sampler, batch_size, np.random.default_rng([seed, i]), max_tokens), x_flow, y_flow)
-            for i in range(num_batches)
+            generate_batch(sampler, batch_size, np.random.default_rng([seed, i]), max_tokens) for i in range(num_batches)
         ]
 
     def __len__(self) -> int:
@@ -141,6 +116,6 @@ def pushed_sets(generator: Mapping[str, Any], x_flow: FittedFlow, y_flow: Fitted
     Returns:
         SampleSets with x (n, dx), y (n, dy) float32 and their exact MI (nats).
     """
-    sampler = _sampler(generator, x_flow, y_flow)
+    sampler = PushedSampler(_sampler(generator, x_flow, y_flow), x_flow, y_flow)
     rng = np.random.default_rng(seed)
-    return [push_set(sampler.sample(rng, n=n, dx=x_flow.dim, dy=y_flow.dim), x_flow, y_flow) for _ in range(count)]
+    return [sampler.sample(rng, n=n, dx=x_flow.dim, dy=y_flow.dim) for _ in range(count)]

@@ -1,12 +1,12 @@
 """Classical and neural mutual information estimators (in nats) for comparison with mist."""
 
 from .bootstrap import BootstrapResult, bootstrap_interval
-from .gaussian import Gaussian, canonical_correlations, normal_scores
+from .gaussian import Gaussian, canonical_correlations
 from .ksg import KSG, ksg
 from .neural import MINE, NWJ, InfoNCE
 from .registry import ESTIMATORS, Estimator, make_estimator
 
 __all__ = [
     "ESTIMATORS", "Estimator", "make_estimator", "KSG", "ksg", "Gaussian", "canonical_correlations",
-    "normal_scores", "InfoNCE", "NWJ", "MINE", "BootstrapResult", "bootstrap_interval",
+    "InfoNCE", "NWJ", "MINE", "BootstrapResult", "bootstrap_interval",
 ]

@@ -5,31 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
-from scipy.stats import rankdata
+
+from mist.stats.scores import normal_scores
 
 from ._inputs import as_samples
 
-__all__ = ["Gaussian", "canonical_correlations", "normal_scores"]
-
-
-def normal_scores(a: np.ndarray) -> np.ndarray:
-    """Map each column to the normal scores of its ranks (the empirical Gaussian copula).
-
-    Tied values get their average rank, hence identical scores.
-
-    Arguments:
-        a: Samples, shape (n, d).
-
-    Returns:
-        Phi^-1(rank / (n + 1)) per column, shape (n, d).
-
-    Example:
-        >>> normal_scores(np.array([[10.0], [-3.0], [7.0]])).round(2).ravel().tolist()
-        [0.67, -0.67, 0.0]
-    """
-    n = a.shape[0]
-    return ndtri(rankdata(a, axis=0) / (n + 1))
+__all__ = ["Gaussian", "canonical_correlations"]
 
 
 def _standardize(a: np.ndarray, name: str) -> np.ndarray:

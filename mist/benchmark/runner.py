@@ -153,38 +153,6 @@ class Column:
     info: dict[str, Any]
 
 
-def _mist_estimator(spec: EstimatorSpec):
-    """mist.MIEstimator when the package has it; else the release network wrapped alike."""
-    import mist
-
-    if hasattr(mist, "MIEstimator"):
-        return mist.MIEstimator.from_pretrained(spec.checkpoint, device=spec.device, **spec.options)
-    return _ReleaseEstimator(spec.checkpoint)  # pragma: no cover - before mist.inference existed
-
-
-class _ReleaseEstimator:  # pragma: no cover - fallback for a mist without MIEstimator
-    """The bare network of a release checkpoint with MIEstimator's `estimate` interface (no chunking)."""
-
-    def __init__(self, path: str | None):
-        from mist.release import load_release
-
-        if path is None:
-            raise ValueError("this mist has no MIEstimator and so no default checkpoint; pass estimators.mist.checkpoint")
-        self.network, self.card = load_release(path)
-        self.network.eval()
-
-    def estimate(self, x, y):
-        import torch
-
-        x = torch.as_tensor(np.asarray(x, np.float32).reshape(len(x), -1))[None]
-        y = torch.as_tensor(np.asarray(y, np.float32).reshape(len(y), -1))[None]
-        with torch.no_grad():
-            q = self.network.predict_nats(x, y)[0].tolist()
-        levels = self.network.cfg.quantiles
-        quantiles = dict(zip(levels, q))
-        return dataclasses.make_dataclass("R", ["mi", "quantiles"])(quantiles[0.5], quantiles)
-
-
 def load_column(spec: EstimatorSpec) -> Column:
     """Build (and, for mist, load) the estimator of one column.
 
@@ -192,7 +160,9 @@ def load_column(spec: EstimatorSpec) -> Column:
         mist.CheckpointError (a ValueError): the mist checkpoint is missing or corrupt.
     """
     if spec.kind == MIST:
-        est = _mist_estimator(spec)
+        import mist
+
+        est = mist.MIEstimator.from_pretrained(spec.checkpoint, device=spec.device, **spec.options)
         card = getattr(est, "card", {}) or {}
         info = {"checkpoint": spec.checkpoint or "default (shipped)", "weights_sha256": card.get("weights_sha256"),
                 "trained_ranges": card.get("trained_ranges"), "mist_version": card.get("mist_version"),

@@ -14,7 +14,6 @@ import math
 import os
 import sys
 import warnings
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.calibration import apply_calibration
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
-from mist.stats import SetSummary, stack_summaries, summarize
+from mist.inference.forward import predict_log1p
+from mist.stats import SetSummary
 
 __all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "SPLIT_SEED"]
 
@@ -211,27 +211,14 @@ class MIEstimator:
 
     # ------------------------------------------------------------------ internals
     def _forward(self, pairs: Sequence[Pair], jobs: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, list[SetSummary]]:
-        """Calibrated quantiles in nats, shape (len(jobs), K), and the summary of each job (pair index, rows).
-
-        Jobs of equal (rows, dx, dy) share forward passes of at most `batch_tokens` tokens.
-        """
-        summaries = [summarize(pairs[i].x[rows], pairs[i].y[rows]) for i, rows in jobs]
-        groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-        for j, (i, rows) in enumerate(jobs):
-            groups[(len(rows), pairs[i].dx, pairs[i].dy)].append(j)
-        out = np.empty((len(jobs), len(self.levels)))
-        for (n, dx, dy), ids in groups.items():
-            m = min(n, self.attention_rows)
-            per = max(1, self.batch_tokens // (m * (dx + dy)))
-            for s in range(0, len(ids), per):
-                part = ids[s : s + per]
-                arrays = stack_summaries([summaries[j] for j in part], [dx] * len(part), self.attention_rows)
-                t = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
-                with torch.inference_mode():
-                    q = self.network(t["x"], t["y"], t["features"], t["base"])
-                    q = apply_calibration(q.double(), n, self.calibration)
-                out[part] = q.cpu().numpy()
-        return np.expm1(np.clip(out, 0.0, None)), summaries
+        """Calibrated quantiles in nats, shape (len(jobs), K), and the summary of each job (pair index, rows)."""
+        raw, summaries = predict_log1p(
+            self.network, [(pairs[i].x[rows], pairs[i].y[rows]) for i, rows in jobs], self.batch_tokens, self.device
+        )
+        q = torch.from_numpy(raw)
+        calibrated = np.stack([apply_calibration(q[j : j + 1], len(rows), self.calibration)[0].numpy()
+                               for j, (_, rows) in enumerate(jobs)]) if jobs else raw
+        return np.expm1(np.clip(calibrated, 0.0, None)), summaries
 
     def _plan(self, pairs: Sequence[Pair], check: bool) -> tuple[list[tuple[int, np.ndarray]], list[dict[str, Any]]]:
         """The jobs (pair index, rows) and, per pair, which job is what.
