@@ -9,6 +9,13 @@ time per estimate and peak memory, a Markdown summary with the command that made
 (summary.md), four PNG plots (error_vs_n, estimate_vs_true, calibration, time_vs_n), the
 resolved config (config.yaml, which reruns it with --config) and meta.json (versions, plan).
 
+suites (--suite): grid (default) is the generator grid below; bmi is BMI's 40 tasks (Czyz et al.,
+NeurIPS 2023) read from files exported by scripts/bmi_export.py in its own venv (opt-in: bash
+scripts/setup_bmi.sh first); gaussian is jointly Gaussian data with monotone warps, where the
+copula estimate is efficient and mist must match it. bmi and gaussian compare the columns of
+--estimators (default: mist core gaussian gaussian_copula ksg; "core" is mist's classical core
+alone, the ablation of the learned part) and write rows.csv and summary.md to --out.
+
 modes (configs/benchmark/, shipped as mist.configs):
   tiny   seconds; what the CI test runs: 2 suites, n 100 and 300, 2 dims, 3 MI targets,
          neural baselines with cut budgets (exercises the code, measures nothing)
@@ -72,6 +79,10 @@ results and neither --resume nor --overwrite is given; 4 when a mist checkpoint 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="benchmark.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    p.add_argument("--suite", choices=("grid", "bmi", "gaussian"), default="grid",
+                   help="grid: the generator grid of --config; bmi: BMI's 40 tasks; gaussian: warped Gaussians")
+    p.add_argument("--bmi-dir", default=".cache/bmi", help="folder of exported BMI tasks (--suite bmi)")
+    p.add_argument("--n", type=int, nargs="+", help="sample sizes (--suite bmi: exported ones; gaussian: 300 1000 5000)")
     p.add_argument("--config", default="quick",
                    help="a config name in configs/benchmark (tiny, quick, full) or a YAML path (default: quick)")
     p.add_argument("--out", default=None,
@@ -108,6 +119,8 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     command = "python scripts/benchmark.py " + shlex.join(argv)
+    if args.suite != "grid":
+        return run_accuracy(args, command)
     if args.report_only:
         if args.out is None:
             print("--report-only needs --out", file=sys.stderr)
@@ -156,6 +169,53 @@ def main(argv=None) -> int:
         return 2
     print(f"{meta['cases']} cases in {meta['wall_seconds']:.0f} s; wrote {', '.join(meta['outputs'])} to {out}")
     print(f"summary: {os.path.join(out, 'summary.md')}")
+    return 0
+
+
+def run_accuracy(args: argparse.Namespace, command: str) -> int:
+    """--suite bmi or gaussian: every column on every case; rows.csv and summary.md in --out."""
+    import csv
+    import dataclasses
+    import json
+
+    from mist.benchmark.accuracy import bmi_accuracy_cases, run_suite, tables, warped_gaussian_cases
+    from mist.benchmark.interface import make_column
+
+    names = [n for e in (args.estimators or ["mist", "core", "gaussian", "gaussian_copula", "ksg"]) for n in e.split(",") if n]
+    try:
+        if args.suite == "bmi":
+            cases = bmi_accuracy_cases(args.bmi_dir, n=args.n, seeds=[0])
+        else:
+            cases = warped_gaussian_cases(ns=args.n or (300, 1000, 5000))
+        columns = [make_column(n, args.checkpoint) for n in names]
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    rows = run_suite(cases, columns, progress=not args.no_progress)
+    out = args.out or os.path.join("outputs", "benchmark", args.suite)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "rows.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[fl.name for fl in dataclasses.fields(rows[0])])
+        w.writeheader()
+        w.writerows(dataclasses.asdict(r) for r in rows)
+    by = [("n", lambda r: r.n), ("family", lambda r: r.family)]
+    if args.suite == "gaussian":
+        by = [("n", lambda r: r.n), ("true MI", lambda r: r.true_mi), ("dims", lambda r: r.family)]
+    text = f"# {args.suite} suite\n\n`{command}`\n\n"
+    for n in sorted({r.n for r in rows}):
+        text += f"## n = {n}\n\n" + tables([r for r in rows if r.n == n], names, by[1:]) + "\n"
+    if args.suite == "gaussian":
+        zero = [r for r in rows if r.true_mi == 0.0]
+        big = [r for r in rows if r.n >= 1000 and r.lower is not None]
+        text += "## Done-when figures\n\n| column | mean abs at MI = 0 | median width90 at n >= 1000 |\n|---|---|---|\n"
+        for c in names:
+            z = [abs(r.mi) for r in zero if r.column == c]
+            wd = [r.upper - r.lower for r in big if r.column == c]
+            text += f"| {c} | {sum(z) / len(z):.3f} | {(sorted(wd)[len(wd) // 2] if wd else float('nan')):.3f} |\n"
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(text)
+    print(text)
+    print(f"wrote rows.csv and summary.md to {out}")
     return 0
 
 

@@ -8,7 +8,7 @@ import pytest
 from scipy.special import ndtr, stdtrit
 
 from data_gen import DatasetSampler
-from mist.stats import FEATURE_NAMES, NUM_FEATURES, fit_elliptical, fixed_rows, normal_scores, summarize
+from mist.stats import FEATURE_NAMES, NUM_FEATURES, fit_elliptical, subset_rows, normal_scores, summarize
 from mist.stats.elliptical import t_scores, wishart_bias
 
 
@@ -31,11 +31,15 @@ def test_normal_scores_average_ties_and_mirror_under_reversal():
     np.testing.assert_array_equal(normal_scores(np.exp(z)), s)
 
 
-def test_fixed_rows_is_a_deterministic_sorted_subset():
-    a = fixed_rows(1000, 100)
-    assert len(a) == 100 and len(set(a)) == 100 and np.all(np.diff(a) > 0)
-    np.testing.assert_array_equal(a, fixed_rows(1000, 100))
-    np.testing.assert_array_equal(fixed_rows(50, 100), np.arange(50))
+def test_subset_rows_depend_on_the_data_not_on_their_order():
+    z = normal_scores(np.random.default_rng(0).normal(size=(1000, 3)))
+    a = subset_rows(z, 100)
+    assert len(a) == 100 and np.all(np.diff(a) > 0)
+    perm = np.random.default_rng(1).permutation(1000)
+    chosen = {tuple(r) for r in z[a]}
+    assert {tuple(r) for r in z[perm][subset_rows(z[perm], 100)]} == chosen  # the same rows, wherever they sit
+    assert {tuple(r) for r in (-z[:, ::-1])[subset_rows(-z[:, ::-1], 100)]} == {tuple(-np.array(r)[::-1]) for r in chosen}
+    np.testing.assert_array_equal(subset_rows(z[:50], 100), np.arange(50))
 
 
 @pytest.mark.parametrize("nu", [1.0, 2.5, 30.0])
@@ -96,10 +100,10 @@ def test_summary_features_are_named_and_finite_at_tiny_n():
 
 def test_summary_is_invariant_to_what_mi_is_invariant_to():
     rng = np.random.default_rng(4)
-    x, y, _ = _gaussian(rng, 800, [0.7, 0.4], 3, 2)
+    x, y, _ = _gaussian(rng, 2500, [0.7, 0.4], 3, 2)  # above every subset size: the subsets must be invariant
     y = y + 0.3 * np.sign(y) * y**2  # not Gaussian: every feature is exercised
     base = summarize(x, y)
-    perm = rng.permutation(800)
+    perm = rng.permutation(2500)
     variants = {
         "samples": (x[perm], y[perm]),
         "coordinates": (x[:, [2, 0, 1]], y[:, ::-1]),

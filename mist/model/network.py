@@ -38,7 +38,7 @@ class NetworkConfig:
     inducing_points: int = 16  # ISAB inducing points across samples
     quantiles: tuple[float, ...] = field(default=(0.05, 0.25, 0.5, 0.75, 0.95))
     shrinkage: float = 0.1  # ridge of the whitening, scaled by (dx + dy) / n
-    num_features: int = 21  # length of the global feature vector (mist.stats.NUM_FEATURES)
+    num_features: int = 24  # length of the global feature vector (mist.stats.NUM_FEATURES)
     attention_rows: int = 1024  # the most samples the attention reads (statistics use all n)
 
     def __post_init__(self):

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, ndtr, stdtrit
 
 from data_gen.families.student_t import t_correction
-from mist.stats.scores import fixed_rows
+from mist.stats.scores import subset_rows
 
 __all__ = [
     "EllipticalFit", "fit_elliptical", "t_scores", "canonical_correlations", "wishart_bias",
@@ -213,7 +213,7 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
         lam = d / (n + d)
         r = _nearest_correlation((1.0 - lam) * r + lam * np.eye(d))
     else:  # with fewer rows the profile says nothing about nu
-        nu, lr, scatter = _fit_nu(z[fixed_rows(n, PROFILE_ROWS)], r)
+        nu, lr, scatter = _fit_nu(z[subset_rows(z, PROFILE_ROWS)], r)
         if not math.isinf(nu):
             r = _t_scatter(t_scores(z, nu), nu, scatter) if n > PROFILE_ROWS else scatter
     rho = canonical_correlations(r, dx)

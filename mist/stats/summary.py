@@ -7,7 +7,10 @@ copula, where the core is efficient and the right answer is "no correction":
 - the correlation of the per-sample squared norms of whitened X and whitened Y minus its
   Gaussian-copula value sum(rho_i^2) / sqrt(dx dy) (shared heavy tails show here), times sqrt(n);
 - quantiles of the joint squared Mahalanobis norms against those of chi-square with d degrees
-  of freedom (their law under a Gaussian copula).
+  of freedom (their law under a Gaussian copula);
+- in low joint dimension (dx + dy <= KSG_MAX_DIM), KSG on the copula scores of a fixed subset of
+  KSG_ROWS rows: a nonparametric estimate that sees what the elliptical core cannot (spirals,
+  additive noise), cheap where it is reliable.
 Every feature is invariant to monotone maps of columns, permutations of samples and of
 coordinates within a side, and symmetric in X and Y.
 
@@ -18,6 +21,7 @@ References:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +30,9 @@ from scipy.stats import chi2
 from mist.stats.elliptical import (
     EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, fit_elliptical, wishart_bias,
 )
-from mist.stats.scores import normal_scores
+from mist.stats.scores import subset_rows, normal_scores
 
-__all__ = ["FEATURE_NAMES", "NUM_FEATURES", "SetSummary", "summarize", "summarize_scores"]
+__all__ = ["FEATURE_NAMES", "NUM_FEATURES", "KSG_MAX_DIM", "KSG_ROWS", "SetSummary", "summarize", "summarize_scores"]
 
 _TOP_RHO = 4
 _MAHAL_LEVELS = (0.1, 0.5, 0.9, 0.99)
@@ -48,7 +52,13 @@ FEATURE_NAMES = (
     *(f"mahal_q{int(p * 100)}" for p in _MAHAL_LEVELS),  # log(quantile / chi2_d quantile)
     "log_se",               # log of the core's standard error / 4
     "log1p_correction",     # log(1 + c(nu, dx, dy))
+    "log1p_ksg",            # log(1 + KSG on the copula scores), 0 when not computed
+    "ksg_minus_core",       # log1p_ksg - log1p_core_mi, 0 when not computed
+    "has_ksg",              # 1 when KSG was computed (dx + dy <= KSG_MAX_DIM), else 0
 )
+KSG_MAX_DIM = 10  # KSG runs on the scores when dx + dy is at most this (it is biased and slow above)
+KSG_ROWS = 512  # ... on this many fixed rows (min(n, KSG_ROWS)), with k = KSG_K neighbours
+KSG_K = 5
 NUM_FEATURES = len(FEATURE_NAMES)
 
 
@@ -131,8 +141,23 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
         [math.asinh(mardia / 4.0), math.asinh(excess / 4.0)],
         ratios,
         [math.log(fit.se) / 4.0, math.log1p(fit.correction)],
+        _ksg_features(z, dx, fit.mi),
     ])
     return SetSummary(z, fit, feats)
+
+
+def _ksg_features(z: np.ndarray, dx: int, core: float) -> list[float]:
+    """(log1p KSG, its difference to log1p core, 1) in low dimension, else zeros."""
+    n, d = z.shape
+    if d > KSG_MAX_DIM or n <= KSG_K + 1:
+        return [0.0, 0.0, 0.0]
+    from mist.baselines.ksg import KSG
+
+    rows = z[subset_rows(z, KSG_ROWS)]
+    with warnings.catch_warnings():  # ties: the estimator's own column warnings tell the user
+        warnings.simplefilter("ignore")
+        ksg = math.log1p(max(0.0, KSG(k=KSG_K, standardize=False).estimate(rows[:, :dx], rows[:, dx:])))
+    return [ksg, ksg - math.log1p(core), 1.0]
 
 
 def summarize(x: np.ndarray, y: np.ndarray) -> SetSummary:

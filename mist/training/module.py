@@ -11,7 +11,39 @@ import torch
 
 from mist.model import MISTNetwork, NetworkConfig, pinball_loss
 
-__all__ = ["MISTModule"]
+__all__ = ["MISTModule", "warm_start"]
+
+
+def warm_start(net: MISTNetwork, path: str) -> list[str]:
+    """Copy weights from a release or Lightning checkpoint into `net` (see MISTModule.init_from).
+
+    Returns:
+        The names of `net`'s tensors that kept their fresh initialisation.
+
+    Raises:
+        ValueError: a tensor exists in both with shapes that cannot be reconciled.
+    """
+    if str(path).endswith(".ckpt"):
+        state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        state = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
+    else:
+        from mist.release import load_release
+
+        state = load_release(path)[0].state_dict()
+    own = net.state_dict()
+    fresh = []
+    for name, t in own.items():
+        old = state.get(name)
+        if old is None:
+            fresh.append(name)
+        elif old.shape == t.shape:
+            t.copy_(old)
+        elif old.ndim == 2 and t.ndim == 2 and old.shape[0] == t.shape[0] and old.shape[1] < t.shape[1]:
+            t.zero_()
+            t[:, : old.shape[1]] = old  # new input features start with zero weight
+        else:
+            raise ValueError(f"init_from {path}: {name} has shape {tuple(old.shape)} there, {tuple(t.shape)} here")
+    return fresh
 
 
 class MISTModule(L.LightningModule):
@@ -24,6 +56,10 @@ class MISTModule(L.LightningModule):
         min_lr_ratio: final learning rate as a fraction of lr.
         compile: wrap the network in torch.compile (GPUs).
         val_names: names of the validation sets, in data-loader order (for metric names).
+        init_from: start from these weights: a release checkpoint (NAME, NAME.json or
+            NAME.safetensors) or a Lightning .ckpt. Tensors of the same shape are copied; an input
+            layer that gained feature columns keeps the old columns and zeros for the new ones,
+            so the warm-started network computes what the old one did. Ignored on resume.
     """
 
     def __init__(
@@ -36,10 +72,13 @@ class MISTModule(L.LightningModule):
         min_lr_ratio: float = 0.05,
         compile: bool = False,
         val_names: tuple[str, ...] = ("val",),
+        init_from: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
         self.net = MISTNetwork(NetworkConfig(**dict(network)))
+        if init_from:
+            warm_start(self.net, init_from)
         self.levels = self.net.cfg.quantiles
         self._forward = torch.compile(self.net, dynamic=True) if compile else self.net
 

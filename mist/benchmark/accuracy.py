@@ -1,0 +1,153 @@
+"""Accuracy suites outside the generator grid: BMI's 40 tasks, and warped Gaussians around the done-when figures.
+
+Each suite is a list of `AccuracyCase`s (samples with exact MI); `run_suite` runs every column
+on every case into typed `Row`s; `tables` turns rows into Markdown (overall and per family).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from mist.benchmark.interface import MIEstimatorProtocol
+
+__all__ = ["AccuracyCase", "Row", "run_suite", "tables", "warped_gaussian_cases", "bmi_accuracy_cases"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyCase:
+    """Samples with an exact MI: `load()` gives x (n, dx), y (n, dy); `mi` is in nats."""
+
+    case_id: str
+    family: str
+    n: int
+    dx: int
+    dy: int
+    mi: float
+    load: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One estimate of one case by one column (nats; interval None when the column has none)."""
+
+    case_id: str
+    family: str
+    n: int
+    dx: int
+    dy: int
+    true_mi: float
+    column: str
+    mi: float
+    lower: float | None
+    upper: float | None
+    seconds: float
+
+    @property
+    def error(self) -> float:
+        return self.mi - self.true_mi
+
+    @property
+    def covered(self) -> bool | None:
+        return None if self.lower is None else self.lower <= self.true_mi <= self.upper
+
+
+def bmi_accuracy_cases(folder: str, n: Sequence[int] | None = None, seeds: Sequence[int] | None = None) -> list[AccuracyCase]:
+    """BMI's exported tasks (`mist.benchmark.bmi`) as accuracy cases; family = the task id."""
+    from mist.benchmark.bmi import load_bmi_cases
+
+    return [AccuracyCase(c.case_id, c.task_id, c.n, c.dx, c.dy, c.mi_true, c.load)
+            for c in load_bmi_cases(folder, n=None if n is None else list(n), seeds=None if seeds is None else list(seeds))]
+
+
+def warped_gaussian_cases(ns: Sequence[int] = (300, 1000, 5000), dims: Sequence[tuple[int, int]] = ((1, 1), (3, 3), (10, 10)),
+                          mis: Sequence[float] = (0.0, 0.5, 1.0, 2.0), seeds: int = 3) -> list[AccuracyCase]:
+    """Jointly Gaussian pairs with elementwise monotone warps (the copula is Gaussian): exact MI.
+
+    MI is spread evenly over min(dx, dy) correlated coordinate pairs; X goes through exp and Y
+    through a cubic, which change nothing in MI.
+    """
+    out = []
+    for n in ns:
+        for dx, dy in dims:
+            for mi in mis:
+                for s in range(seeds):
+                    k = min(dx, dy)
+                    rho = math.sqrt(-math.expm1(-2.0 * mi / k))
+
+                    def load(n=n, dx=dx, dy=dy, rho=rho, k=k, seed=s):
+                        rng = np.random.default_rng([n, dx, dy, int(rho * 1e6), seed])
+                        x = rng.standard_normal((n, dx))
+                        y = rng.standard_normal((n, dy))
+                        y[:, :k] = rho * x[:, :k] + math.sqrt(1.0 - rho * rho) * y[:, :k]
+                        return np.exp(x), y**3 + y
+
+                    out.append(AccuracyCase(f"gauss/n{n}/{dx}x{dy}/mi{mi:g}/s{s}", f"gaussian-{dx}x{dy}", n, dx, dy, mi, load))
+    return out
+
+
+def run_suite(cases: Sequence[AccuracyCase], columns: Sequence[MIEstimatorProtocol], progress: bool = True) -> list[Row]:
+    """Every column on every case (the samples are loaded once per case)."""
+    from rich.progress import track
+
+    rows = []
+    it: Iterable = track(cases, description="cases") if progress else cases
+    for case in it:
+        x, y = case.load()
+        for col in columns:
+            t = time.perf_counter()
+            e = col.estimate_with_info(x, y)
+            rows.append(Row(case.case_id, case.family, case.n, case.dx, case.dy, case.mi, col.name, float(e.mi),
+                            e.lower, e.upper, time.perf_counter() - t))
+    return rows
+
+
+def _metrics(rows: Sequence[Row]) -> dict[str, float | None]:
+    err = np.array([r.error for r in rows])
+    cov = [r.covered for r in rows if r.covered is not None]
+    widths = [r.upper - r.lower for r in rows if r.lower is not None]
+    return {
+        "mae": float(np.mean(np.abs(err))),
+        "bias": float(np.mean(err)),
+        "cover90": float(np.mean(cov)) if cov else None,
+        "width90": float(np.mean(widths)) if widths else None,
+        "median_width90": float(np.median(widths)) if widths else None,
+        "seconds": float(np.median([r.seconds for r in rows])),
+        "cases": len(rows),
+    }
+
+
+def metrics_by(rows: Sequence[Row], key: Callable[[Row], object]) -> dict[object, dict[str, dict[str, float | None]]]:
+    """{group: {column: metrics}} with metrics mae, bias, cover90, width90, median_width90, seconds, cases."""
+    groups: dict[object, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        groups[key(r)][r.column].append(r)
+    return {g: {c: _metrics(rs) for c, rs in cols.items()} for g, cols in groups.items()}
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def tables(rows: Sequence[Row], columns: Sequence[str], by: Sequence[tuple[str, Callable[[Row], object]]]) -> str:
+    """Markdown: an overall table (MAE, bias, 90% coverage and width per column), then MAE per group."""
+    overall = metrics_by(rows, lambda r: "all")["all"]
+    lines = ["| column | MAE | bias | cover90 | mean width90 | median width90 | median s | cases |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in columns:
+        m = overall[c]
+        lines.append(f"| {c} | {_fmt(m['mae'])} | {_fmt(m['bias'])} | {_fmt(m['cover90'], 2)} | {_fmt(m['width90'])} | "
+                     f"{_fmt(m['median_width90'])} | {_fmt(m['seconds'], 3)} | {m['cases']} |")
+    for title, key in by:
+        groups = metrics_by(rows, key)
+        lines += ["", f"MAE (nats) by {title}; true MI is the mean over the group's cases", "",
+                  "| " + title + " | true MI | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+        for g in sorted(groups, key=str):
+            truth = np.mean([r.true_mi for r in rows if key(r) == g and r.column == columns[0]])
+            lines.append(f"| {g} | {truth:.3f} | " + " | ".join(_fmt(groups[g].get(c, {}).get("mae")) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
