@@ -5,7 +5,7 @@
 Draws a fresh calibration meta-set from the generator the checkpoint was trained on (new seeds,
 so no set was seen in training), predicts quantiles, fits one offset per level and n bin
 (mist.calibration), and reports coverage before and after on a second, independent half. The
-weights are untouched, so the card's sha256 stays valid.
+weights are unchanged; both files are written again, so that they bind each other.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,7 +22,7 @@ from data_gen import make_sampler
 from mist.calibration import DEFAULT_EDGES as EDGES
 from mist.calibration import apply_calibration, coverage, fit_calibration
 from mist.inference.forward import predict_log1p
-from mist.release import load_release
+from mist.release import load_release, release_paths, save_release
 
 
 def predict(net, sampler, rng, n_lo, n_hi, count):
@@ -47,11 +46,9 @@ def main() -> None:
     net.eval()
     levels = card["quantile_levels"]
     sampler = make_sampler(card["training"]["generator"])
-    n_max = card["trained_ranges"]["n"][1]
     rng = np.random.default_rng(a.seed)
     fit_parts, check_parts = [], []
     for lo, hi in zip(EDGES[:-1], EDGES[1:]):
-        hi = min(hi, n_max + 1)
         fit_parts.append(predict(net, sampler, rng, lo, hi, a.sets_per_bin // 2))
         check_parts.append(predict(net, sampler, rng, lo, hi, a.sets_per_bin - a.sets_per_bin // 2))
     pf, tf, nf = (np.concatenate(v) for v in zip(*fit_parts))
@@ -75,8 +72,7 @@ def main() -> None:
     calib["check"] = {"before": report(pc, tc, nc, None), "after": report(pc, tc, nc, calib)}
     calib["generator"] = "the training generator, fresh seeds"
     card["calibration"] = calib
-    card_path = Path(str(a.checkpoint).removesuffix(".json").removesuffix(".safetensors") + ".json")
-    card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    weights, card_path = save_release(net, card, release_paths(a.checkpoint)[0].with_suffix(""))  # re-binds card and weights
     print(json.dumps(calib["check"], indent=2))
     print(f"calibration written to {card_path}")
 
