@@ -408,10 +408,10 @@ def test_every_registered_estimator_follows_the_protocol(name):
 
 
 def test_registry_names():
-    assert set(ESTIMATORS) == {"ksg", "gaussian", "gaussian_copula", "infonce", "nwj", "mine"}
+    assert set(ESTIMATORS) == {"ksg", "gaussian", "gaussian_copula", "elliptical_copula", "infonce", "nwj", "mine"}
 
 
-@pytest.mark.parametrize("module", ["_inputs", "ksg", "gaussian", "neural", "bootstrap", "registry"])
+@pytest.mark.parametrize("module", ["_inputs", "ksg", "gaussian", "elliptical", "neural", "bootstrap", "registry"])
 def test_docstring_examples_run(module):
     mod = importlib.import_module(f"mist.baselines.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)

@@ -1,6 +1,7 @@
 """Classical and neural mutual information estimators (in nats) for comparison with mist."""
 
 from .bootstrap import BootstrapResult, bootstrap_interval
+from .elliptical import EllipticalCopula
 from .gaussian import Gaussian, canonical_correlations
 from .ksg import KSG, ksg
 from .neural import MINE, NWJ, InfoNCE
@@ -8,5 +9,5 @@ from .registry import ESTIMATORS, Estimator, make_estimator
 
 __all__ = [
     "ESTIMATORS", "Estimator", "make_estimator", "KSG", "ksg", "Gaussian", "canonical_correlations",
-    "InfoNCE", "NWJ", "MINE", "BootstrapResult", "bootstrap_interval",
+    "EllipticalCopula", "InfoNCE", "NWJ", "MINE", "BootstrapResult", "bootstrap_interval",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Protocol, runtime_checkable
 
+from .elliptical import EllipticalCopula
 from .gaussian import Gaussian
 from .ksg import KSG
 from .neural import MINE, NWJ, InfoNCE
@@ -24,6 +25,7 @@ ESTIMATORS: dict[str, Callable[..., Estimator]] = {
     "ksg": KSG,
     "gaussian": Gaussian,
     "gaussian_copula": partial(Gaussian, copula=True),
+    "elliptical_copula": EllipticalCopula,
     "infonce": InfoNCE,
     "nwj": NWJ,
     "mine": MINE,
