@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 from data_gen.config import GeneratorConfig
 from data_gen.shards import shard_path, write_shard
 
-__all__ = ["generate", "select_shards", "main"]
+__all__ = ["generate", "select_shards", "complete_shards", "main"]
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -155,7 +155,13 @@ def main(cfg: DictConfig) -> None:
     paths = generate(cfg.generator, cfg.out_dir, cfg.num_shards, cfg.datasets_per_shard, seed=cfg.seed,
                      workers=cfg.workers, shard_index=cfg.shard_index, overwrite=cfg.overwrite,
                      compression=cfg.compression, progress=cfg.progress)
-    print(f"{len(paths)} shard(s) in {Path(cfg.out_dir).resolve()}")
+    print(f"{len(paths)} shard(s) written or checked in {Path(cfg.out_dir).resolve()}; "
+          f"{complete_shards(cfg.out_dir, cfg.num_shards)} of the run's {cfg.num_shards} are complete")
+
+
+def complete_shards(out_dir: str | os.PathLike, num_shards: int) -> int:
+    """How many of a run's shards 0..num_shards-1 are complete in `out_dir` (array jobs report progress)."""
+    return sum(shard_path(Path(out_dir), k).exists() for k in range(int(num_shards)))
 
 
 if __name__ == "__main__":  # pragma: no cover
