@@ -12,6 +12,7 @@ from typing import Any
 __all__ = ["GeneratorConfig", "MIComponent"]
 
 # Upper limits on what a config may ask for. They are generous; the sampler itself has none.
+MIN_SAMPLES = 10  # the fewest samples a dataset may have: what the estimator accepts
 _MAX_DIM = 1024
 
 
@@ -159,8 +160,9 @@ class GeneratorConfig:
             raise ValueError("generator config: 'min_chain' > 0 needs at least one entry in 'transforms' "
                              "(or set min_chain: 0)")
         lo, hi = self.n
-        if lo < 2 or hi < lo:
-            raise ValueError(f"generator config 'n' must be an int >= 2 or [lo, hi] with 2 <= lo <= hi, got {list(self.n)}")
+        if lo < MIN_SAMPLES or hi < lo:
+            raise ValueError(f"generator config 'n' must be an int >= {MIN_SAMPLES} or [lo, hi] with {MIN_SAMPLES} <= lo <= hi "
+                             f"(the estimator needs at least {MIN_SAMPLES} samples), got {list(self.n)}")
         for key in ("dx", "dy"):
             lo, hi = getattr(self, key)
             if lo < 1 or hi < lo or hi > _MAX_DIM:

@@ -151,10 +151,16 @@ def _progress(enabled: bool, total: int, skipped: int):
 
 @hydra.main(version_base=None, config_path="pkg://mist.configs", config_name="generate")
 def main(cfg: DictConfig) -> None:
-    """Console script `mist-generate` (config: configs/generate.yaml)."""
-    paths = generate(cfg.generator, cfg.out_dir, cfg.num_shards, cfg.datasets_per_shard, seed=cfg.seed,
-                     workers=cfg.workers, shard_index=cfg.shard_index, overwrite=cfg.overwrite,
-                     compression=cfg.compression, progress=cfg.progress)
+    """Console script `mist-generate` (config: configs/generate.yaml); expected errors are one line."""
+    try:
+        paths = generate(cfg.generator, cfg.out_dir, cfg.num_shards, cfg.datasets_per_shard, seed=cfg.seed,
+                         workers=cfg.workers, shard_index=cfg.shard_index, overwrite=cfg.overwrite,
+                         compression=cfg.compression, progress=cfg.progress)
+    except (ValueError, OSError) as e:  # bad config, shards of another run, unwritable folder
+        if os.environ.get("MIST_TRACEBACK"):
+            raise
+        print(f"mist-generate: error: {' '.join(str(e).split())}", file=sys.stderr)
+        sys.exit(1)
     print(f"{len(paths)} shard(s) written or checked in {Path(cfg.out_dir).resolve()}; "
           f"{complete_shards(cfg.out_dir, cfg.num_shards)} of the run's {cfg.num_shards} are complete")
 

@@ -121,3 +121,34 @@ def test_release_with_wrong_sha256_is_refused(tmp_path):
         load_release(tmp_path / "m")
     with pytest.raises(CheckpointError, match="does not exist"):
         load_release(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
+    ("data.generator.n=5", "must be an int >= 10"),
+])
+def test_configs_that_cannot_work_are_one_line_errors(tmp_path, override, message):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mist.training.train", "experiment=smoke", f"run_dir={tmp_path}", override],
+                         capture_output=True, text=True, env={**__import__("os").environ, "WANDB_MODE": "disabled"})
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("mist-train: error:") and message in last and "Traceback" not in out.stderr
+
+
+def test_mist_export_mistakes_are_one_line_errors(tmp_path, capsys):
+    from mist.training.export import main as export_main
+
+    csv = tmp_path / "data.csv"
+    csv.write_text("a,b\n1,2\n")
+    for path, message in [(tmp_path / "none.ckpt", "does not exist"), (csv, "not a Lightning checkpoint"),
+                          (tmp_path / "m.json", "release checkpoint already")]:
+        if path.suffix == ".json":
+            path.write_text("{}")
+        with pytest.raises(SystemExit) as e:
+            export_main([str(path), str(tmp_path / "out")])
+        assert e.value.code == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err

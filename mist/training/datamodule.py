@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader, Subset
 
+from data_gen import make_sampler
 from mist.training.datasets import FixedBatches, GeneratedBatches, ShardBatches
 
 __all__ = ["MetaDataModule"]
@@ -54,12 +55,21 @@ class MetaDataModule(L.LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()  # recorded in checkpoints: the exporter reads the trained ranges
+        for key, value, low in (("batch_size", batch_size, 1), ("batches_per_epoch", batches_per_epoch, 1),
+                                ("num_workers", num_workers, 0), ("val_batches", val_batches, 1),
+                                ("val_batch_size", val_batch_size, 1), ("min_n", min_n, 10), ("attention_rows", attention_rows, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"data.{key} must be an integer >= {low}, got {value!r}")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise ValueError(f"data.max_tokens must be a positive integer or null, got {max_tokens!r}")
         if source not in ("generate", "shards"):
             raise ValueError(f"data.source must be 'generate' or 'shards', got {source!r}")
         if source == "shards" and not shards:
             raise ValueError("data.source=shards needs data.shards=FOLDER (written by mist-generate)")
         self.generator = generator
         self.val_generators = dict(val_generators)
+        for g in [generator, *self.val_generators.values()]:  # config errors now, not in the middle of fit
+            make_sampler(g)
         self.source, self.shards = source, shards
         self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
         self.num_workers, self.min_n, self.seed = num_workers, min_n, seed

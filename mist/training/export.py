@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from mist.errors import one_line_errors
 from mist.model import MISTNetwork, NetworkConfig
 from mist.release import save_release
 from mist.stats import FEATURE_NAMES
@@ -51,7 +52,18 @@ def export_checkpoint(ckpt_path: str | Path, out: str | Path, extra: dict[str, A
     Returns:
         Paths of the weights and the card.
     """
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; pass a Lightning checkpoint (.ckpt) written by mist-train, "
+                                "e.g. runs/NAME/checkpoints/last.ckpt")
+    if path.suffix in (".json", ".safetensors"):
+        raise ValueError(f"{path} is a release checkpoint already; mist-export converts a Lightning .ckpt into one")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # pickle and zip errors of a file that is not a checkpoint
+        raise ValueError(f"{path} is not a Lightning checkpoint ({type(e).__name__}); pass a .ckpt written by mist-train") from e
+    if not isinstance(ckpt, dict) or "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
+        raise ValueError(f"{path} is not a checkpoint of mist-train (no hyper_parameters or state_dict)")
     hp = ckpt["hyper_parameters"]
     network = MISTNetwork(NetworkConfig(**dict(hp["network"])))
     state = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
@@ -87,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("ckpt", help="Lightning checkpoint (.ckpt) written by mist-train")
     p.add_argument("out", help="destination without suffix, e.g. checkpoints/mist-default")
     args = p.parse_args(argv)
-    weights, card = export_checkpoint(args.ckpt, args.out)
+    with one_line_errors("mist-export"):
+        weights, card = export_checkpoint(args.ckpt, args.out)
     print(f"wrote {weights} and {card}")
 
 

@@ -65,7 +65,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path="pkg://mist.configs", config_name="train")
 def main(cfg: DictConfig) -> None:
-    train(cfg)
+    from mist.errors import one_line_errors
+
+    with one_line_errors("mist-train"):
+        train(cfg)
 
 
 if __name__ == "__main__":
