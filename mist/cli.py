@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return {"estimate": _estimate, "info": _info}[args.command](args)
+    except BrokenPipeError:  # `mist estimate --json | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError, ImportError) as e:  # bad data, files, checkpoints (CheckpointError is a ValueError)
         print(f"mist {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1

@@ -74,12 +74,19 @@ def select_columns(spec: str, names: list[str] | None, count: int, where: str) -
     Returns:
         0-based column indices, in the order given, without repeats.
     """
+    def by_name(name: str) -> list[int]:
+        hits = [i for i, n in enumerate(names) if n == name]
+        if len(hits) > 1:
+            raise ValueError(f"column name {name!r} appears {len(hits)} times in the header of {where} (columns "
+                             f"{', '.join(map(str, hits))}): select it by index instead, e.g. --x {hits[0]}")
+        return hits
+
     if names is not None and spec in names:
-        return [names.index(spec)]
+        return by_name(spec)
     out: list[int] = []
     for item in (s.strip() for s in spec.split(",")):
         if names is not None and item in names:
-            idx = [names.index(item)]
+            idx = by_name(item)
         elif _INDEX.match(item):
             i = int(item)
             if not -count <= i < count:
@@ -96,6 +103,9 @@ def select_columns(spec: str, names: list[str] | None, count: int, where: str) -
         else:
             shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else ""
             hint = f" (columns: {shown})" if names else " (its columns have no names: select them by index, e.g. 0:3)"
+            seps = [c for c in ";|\t:" if names and len(names) == 1 and c in names[0]]
+            if seps:
+                hint += f"; the header looks separated by {seps[0]!r}: pass --delimiter {seps[0]!r}"
             raise ValueError(f"no column named {item!r} in {where}{hint}")
         out.extend(i for i in idx if i not in out)
     return out
@@ -131,11 +141,19 @@ def _is_number(v: str) -> bool:
 
 def _read_text_table(path: Path, delimiter: str | None) -> tuple[list[str] | None, list[list[str]], list[int]]:
     """(header or None, rows of fields, the line number of each row); delimiter None: any whitespace."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        if delimiter is None:
-            lines = [(k, line.split()) for k, line in enumerate(f, start=1)]
-        else:
-            lines = list(enumerate(csv.reader(f, delimiter=delimiter), start=1))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            if delimiter is None:
+                lines = [(k, line.split()) for k, line in enumerate(f, start=1)]
+            else:
+                lines = list(enumerate(csv.reader(f, delimiter=delimiter), start=1))
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path} is not a UTF-8 text table (byte {e.object[e.start]:#04x} at offset {e.start}); if it is a "
+            "binary file, give it its real extension (.npy, .npz, .parquet, .h5) or pass --format"
+        ) from None
+    except csv.Error as e:
+        raise ValueError(f"{path} cannot be read as a table ({e}): check --delimiter and quoting") from None
     lines = [(k, row) for k, row in lines if any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
     if not lines:
         raise ValueError(f"{path} has no data rows")

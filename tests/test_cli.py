@@ -200,6 +200,27 @@ def test_bad_data_errors(capsys, ckpt, tmp_path):
     assert code == 1 and "line 3" in err and "has 1 fields, expected 2" in err
 
 
+@pytest.mark.parametrize("name, content, argv, fragment", [
+    ("binary.csv", bytes([0x61, 0x2C, 0x62, 0x0A, 0xC2, 0xFF, 0x00, 0x0A]) * 20, ["--x", "0", "--y", "1"],
+     "binary.csv is not a UTF-8 text table (byte 0xc2"),
+    ("semicolons.csv", b"a;b;c\n1;2;3\n4;5;6\n", ["--x", "a", "--y", "b"], "pass --delimiter ';'"),
+    ("twice.csv", b"a,a,b\n1,2,3\n", ["--x", "a", "--y", "b"], "column name 'a' appears 2 times"),
+])
+def test_file_mistakes_name_the_file_and_the_fix(capsys, ckpt, tmp_path, name, content, argv, fragment):
+    (tmp_path / name).write_bytes(content)
+    code, _, err = run(capsys, "estimate", tmp_path / name, *argv, "--checkpoint", ckpt)
+    assert code == 1 and fragment in err and err.count("\n") == 1, err
+
+
+def test_a_closed_pipe_is_not_an_error(data, ckpt):
+    cmd = [sys.executable, "-m", "mist.cli", "estimate", str(data / "t.csv"), "--x", "a,b", "--y", "c", "--json",
+           "--checkpoint", ckpt]
+    producer = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    producer.stdout.close()  # the reader (say `head`) is gone before anything is written
+    assert producer.wait(timeout=120) == 0
+    assert b"Broken pipe" not in producer.stderr.read()
+
+
 def test_parquet_without_pyarrow_says_how_to_get_it(capsys, tmp_path, ckpt, monkeypatch):
     (tmp_path / "t.parquet").write_bytes(b"PAR1")
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # importing it now fails
