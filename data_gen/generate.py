@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -76,6 +78,29 @@ def _single_threaded_children():
                 os.environ[k] = v
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this process when the parent dies (even by SIGKILL), so that no
+    orphan keeps writing shards that a rerun would write too. Linux: the kernel's parent-death
+    signal; elsewhere: a thread that watches the parent's pid."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _write(args: tuple) -> str:
     out_dir, k, cfg_dict, per_shard, seed, overwrite, compression = args
     return str(write_shard(out_dir, k, cfg_dict, per_shard, seed, overwrite=overwrite, compression=compression))
@@ -122,7 +147,8 @@ def generate(generator: GeneratorConfig | Mapping[str, Any], out_dir: str | os.P
                             progress=(lambda m: bar.advance(task, m)) if bar else None)
         else:
             with _single_threaded_children(), ProcessPoolExecutor(
-                    max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+                    max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
+                    initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 for fut in as_completed([pool.submit(_write, job) for job in jobs]):
                     fut.result()
                     if bar:

@@ -94,7 +94,14 @@ def write_shard(out_dir: str | os.PathLike, shard_index: int, cfg: GeneratorConf
     out_dir.mkdir(parents=True, exist_ok=True)
     path = shard_path(out_dir, shard_index)
     if path.exists() and not overwrite:
-        attrs = _read_root(path)
+        try:
+            attrs = _read_root(path)
+        except ShardError as e:
+            if "not a mist shard" in str(e):
+                raise
+            print(f"mist-generate: {path.name} is corrupt or incomplete ({e}); regenerating it", file=sys.stderr)
+            attrs = None
+    if path.exists() and not overwrite and attrs is not None:
         expected = {"config_sha256": cfg.fingerprint(), "base_seed": int(base_seed),
                     "num_datasets": int(datasets_per_shard), "shard_index": int(shard_index)}
         differing = sorted(k for k, v in expected.items() if attrs.get(k) != v)

@@ -92,6 +92,15 @@ def test_truncated_shard_names_the_file(tmp_path):
         ShardReader(tmp_path)
 
 
+def test_a_rerun_regenerates_a_truncated_shard_byte_for_byte(tmp_path, capsys):
+    path = write_shard(tmp_path, 0, CFG, 4, base_seed=0)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    write_shard(tmp_path, 0, CFG, 4, base_seed=0)
+    assert path.read_bytes() == data
+    assert "regenerating it" in capsys.readouterr().err
+
+
 def test_corrupt_data_names_the_file(tmp_path):
     path = write_shard(tmp_path, 0, CFG, 4, base_seed=0)
     with h5py.File(path) as f:
@@ -196,3 +205,49 @@ def test_cli_writes_identical_shards_with_workers_and_leaves_no_litter(tmp_path)
         assert sha(tmp_path / "one" / f"shard-00000{k}.h5") == sha(tmp_path / "two" / f"shard-00000{k}.h5")
     assert [p.name for p in (tmp_path / "three").iterdir()] == ["shard-000001.h5"]
     assert sha(tmp_path / "three" / "shard-000001.h5") == sha(tmp_path / "one" / "shard-000001.h5")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the run's processes")
+def test_sigkill_of_the_parent_leaves_no_worker_and_a_rerun_matches(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["num_shards=6", "datasets_per_shard=40", "generator.n=[256,512]", "progress=false", "seed=3"]
+    killed, clean = tmp_path / "killed-run", tmp_path / "clean-run"
+    proc = subprocess.Popen([sys.executable, "-m", "data_gen.generate", f"out_dir={killed}", "workers=2", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list(killed.glob("*.h5.tmp")) and time.time() < deadline:  # the workers are writing
+        time.sleep(0.1)
+    children = _children(proc.pid)
+    assert len(children) >= 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(4)
+    assert [p for p in children if _alive(p)] == []  # no worker, no resource tracker left behind
+    for out, workers in ((killed, 2), (clean, 1)):  # the rerun finishes the killed run; a clean run to compare
+        subprocess.run([sys.executable, "-m", "data_gen.generate", f"out_dir={out}", f"workers={workers}", *args],
+                       check=True, capture_output=True)
+    for k in range(6):
+        name = f"shard-{k:06d}.h5"
+        assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
