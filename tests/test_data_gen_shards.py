@@ -251,3 +251,14 @@ def test_sigkill_of_the_parent_leaves_no_worker_and_a_rerun_matches(tmp_path):
     for k in range(6):
         name = f"shard-{k:06d}.h5"
         assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
+
+
+def test_a_config_that_cannot_work_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "data_gen.generate", f"out_dir={tmp_path}", "generator.n=5"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == ("mist-generate: error: generator config 'n' must be an int >= 10 or [lo, hi] with "
+                                  "10 <= lo <= hi (the estimator needs at least 10 samples), got [5, 5]")

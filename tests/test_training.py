@@ -152,3 +152,15 @@ def test_mist_export_mistakes_are_one_line_errors(tmp_path, capsys):
         assert e.value.code == 1
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+def test_the_progress_bar_counts_epochs_of_the_step_budget(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mist.training.train", "experiment=smoke", f"run_dir={tmp_path}",
+                          "export=false", "logger=csv"], capture_output=True, text=True,
+                         env={**__import__("os").environ, "WANDB_MODE": "disabled", "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Epoch 0/-" not in out.stdout + out.stderr
+    assert "Epoch 0/0" in out.stdout + out.stderr  # 4 steps of 4 batches per epoch: one epoch

@@ -44,7 +44,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module = hydra.utils.instantiate(cfg.model, val_names=list(cfg.data.val_generators))
     callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values()]
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    extra = {}
+    if cfg.trainer.get("max_epochs") is None and int(cfg.trainer.get("max_steps") or -1) > 0:
+        # the step budget in epochs, so the progress bar counts to a real number (not "Epoch 0/-2")
+        extra["max_epochs"] = -(-int(cfg.trainer.max_steps) // int(cfg.data.batches_per_epoch))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **extra)
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
