@@ -8,6 +8,25 @@ from scipy.special import ndtri
 __all__ = ["average_ranks", "normal_scores", "subset_rows"]
 
 
+def _ranks_by_column(a: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(0-based average ranks, shape (d, n), float64; whether any column has ties)."""
+    at = np.ascontiguousarray(np.asarray(a).T)  # sorting contiguous rows is several times faster
+    d, n = at.shape
+    order = np.argsort(at, axis=1)  # ties are averaged below, so the sort need not be stable
+    s = np.take_along_axis(at, order, axis=1)
+    new = np.ones((d, n), dtype=bool)
+    np.not_equal(s[:, 1:], s[:, :-1], out=new[:, 1:])
+    ranks = np.empty((d, n))
+    if new.all():  # no ties: the position in the sorted order is the rank
+        ranks[np.arange(d)[:, None], order] = np.arange(n, dtype=np.float64)
+        return ranks, False
+    for j in range(d):
+        starts = np.flatnonzero(new[j])
+        counts = np.diff(np.append(starts, n))
+        ranks[j, order[j]] = (starts + (counts - 1) / 2.0)[np.cumsum(new[j]) - 1]
+    return ranks, True
+
+
 def average_ranks(a: np.ndarray) -> np.ndarray:
     """0-based ranks of every column; tied values share the mean of their ranks.
 
@@ -17,21 +36,13 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
     Returns:
         float64 ranks, shape (n, d).
     """
-    n, d = a.shape
-    order = np.argsort(a, axis=0, kind="stable")
-    s = np.take_along_axis(a, order, axis=0)
-    new = np.ones((n, d), dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    if new.all():  # no ties: the position in the sorted order is the rank
-        ranks = np.empty((n, d))
-        np.put_along_axis(ranks, order, np.arange(n, dtype=np.float64)[:, None], axis=0)
-        return ranks
-    ranks = np.empty((n, d))
-    for j in range(d):
-        starts = np.flatnonzero(new[:, j])
-        counts = np.diff(np.append(starts, n))
-        ranks[order[:, j], j] = (starts + (counts - 1) / 2.0)[np.cumsum(new[:, j]) - 1]
-    return ranks
+    return _ranks_by_column(a)[0].T
+
+
+def _scores_of_ranks(r: np.ndarray, n: int) -> np.ndarray:
+    # evaluated on the lower half and mirrored, so reversed ranks give exactly negated scores
+    p = (np.minimum(r, n - 1 - r) + 1.0) / (n + 1.0)
+    return np.where(r <= (n - 1) / 2.0, 1.0, -1.0) * ndtri(p)
 
 
 def normal_scores(a: np.ndarray, ranks: np.ndarray | None = None) -> np.ndarray:
@@ -51,11 +62,14 @@ def normal_scores(a: np.ndarray, ranks: np.ndarray | None = None) -> np.ndarray:
         >>> normal_scores(np.array([[10.0], [-3.0], [7.0]])).round(2).ravel().tolist()
         [0.67, -0.67, 0.0]
     """
-    n = a.shape[0]
-    r = average_ranks(np.asarray(a)) if ranks is None else ranks
-    # evaluated on the lower half and mirrored, so reversed ranks give exactly negated scores
-    p = (np.minimum(r, n - 1 - r) + 1.0) / (n + 1.0)
-    return np.where(r <= (n - 1) / 2.0, 1.0, -1.0) * ndtri(p)
+    n = np.shape(a)[0]
+    if ranks is not None:
+        return _scores_of_ranks(ranks, n)
+    r, ties = _ranks_by_column(a)
+    if ties:
+        return _scores_of_ranks(r, n).T
+    table = _scores_of_ranks(np.arange(n, dtype=np.float64), n)  # no ties: n quantiles, then a gather
+    return table[r.astype(np.intp)].T
 
 
 def subset_rows(z: np.ndarray, m: int) -> np.ndarray:
@@ -73,4 +87,9 @@ def subset_rows(z: np.ndarray, m: int) -> np.ndarray:
     if m >= n:
         return np.arange(n)
     key = np.modf(1e4 * np.einsum("ij,ij->i", z, z))[0]
-    return np.sort(np.argsort(key, kind="stable")[:m])
+    # the m smallest keys, ties broken by key then position: argpartition is O(n)
+    part = np.argpartition(key, m - 1)[:m]
+    cut = key[part].max()
+    below = np.flatnonzero(key < cut)
+    at = np.flatnonzero(key == cut)[: m - below.size]  # equal keys (repeated rows): the first ones
+    return np.sort(np.concatenate([below, at]))
