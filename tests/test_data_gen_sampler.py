@@ -36,7 +36,7 @@ def _yaml(name):
     ({"families": []}, ["'families' is empty"]),
     ({"families": {"student_t": 0}}, ["families.student_t", "weight must be > 0"]),
     ({"transforms": ["warp_tanh"]}, ["unknown transform 'warp_tanh'", "warp_asinh"]),
-    ({"n": 1}, ["'n'", ">= 2"]),
+    ({"n": 5}, ["'n'", ">= 10", "at least 10 samples"]),
     ({"max_mi_per_dim": 30}, ["'max_mi_per_dim'", "float32"]),
     ({"min_chain": 3, "max_chain": 1}, ["min_chain <= max_chain"]),
     ({"dim_prior": "normal"}, ["'dim_prior'", "log_uniform"]),

@@ -29,7 +29,7 @@ from mist.adaptation.evaluate import CALIBRATION_EDGES, calibrate, predict, scor
 from mist.adaptation.flows import FittedFlow, FlowOptions, flow_pair
 from mist.adaptation.push import pushed_sets
 from mist.inference.ranges import TrainedRanges
-from mist.release import load_release
+from mist.release import load_release, save_release
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +114,11 @@ def _evaluation_sets(cfg: DictConfig, generator: dict, x_flow: FittedFlow, y_flo
 
 
 def _update_card(out: Path, entries: Mapping[str, Any]) -> dict[str, Any]:
-    """Add entries to a release card (the weights, hence their sha256, are untouched)."""
-    path = Path(str(out) + ".json")
-    card = json.loads(path.read_text())
+    """Add entries to a release card: load the release and save it again, so that card and weights bind."""
+    network, card = load_release(out)
     card.update(entries)
-    path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    return card
+    save_release(network, card, out)
+    return load_release(out)[1]
 
 
 def finetune(cfg: DictConfig) -> dict[str, Any]:
