@@ -343,3 +343,11 @@ def test_card_without_trained_ranges_is_refused(tmp_path):
     save_release(tiny_network(), {"trained_ranges": None}, tmp_path / "m")
     with pytest.raises(CheckpointError, match="trained_ranges"):
         MIEstimator.from_pretrained(tmp_path / "m")
+
+
+def test_above_the_trained_dims_the_estimate_is_the_core(est):
+    x, y, _ = gaussian(500, dx=6, dy=2, rho=0.7)  # trained dx <= 4
+    r = quiet(est.estimate, x, y)
+    assert r.mi == pytest.approx(r.diagnostics["core_mi"], rel=1e-9)
+    assert r.lower < r.mi < r.upper
+    assert any("learned correction is not applied" in w for w in r.warnings)
