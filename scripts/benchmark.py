@@ -176,7 +176,6 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
     """--suite bmi or gaussian: every column on every case; rows.csv and summary.md in --out."""
     import csv
     import dataclasses
-    import json
 
     from mist.benchmark.accuracy import bmi_accuracy_cases, run_suite, tables, warped_gaussian_cases
     from mist.benchmark.interface import make_column

@@ -83,7 +83,6 @@ def train_steps(batches, device, model: str, compile_: bool, precision: str) -> 
 
 def inference_agreement(device) -> dict:
     """The shipped checkpoint's quantiles on `device` against CPU, on the same 40 sets."""
-    import torch
 
     from mist.inference.estimator import default_checkpoint
     from mist.inference.forward import predict_log1p

@@ -72,14 +72,31 @@ def test_generation_as_two_local_jobs_matches_the_direct_command(tmp_path):
         assert (tmp_path / "jobs" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()
 
 
-def test_local_launcher_trains_with_two_processes_and_a_relaunch_resumes(tmp_path):
+def test_a_killed_job_relaunched_with_the_same_command_resumes(tmp_path):
+    """What SLURM's requeue does: the job dies mid-run and the same command runs again."""
+    import signal
+    import time
+
     run = tmp_path / "run"
-    args = ["-m", "hydra/launcher=local", "experiment=smoke", "trainer=ddp_cpu", f"run_dir={run}", "export=false",
-            "logger=csv", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
-    _run("mist.training.train", *args, "trainer.max_steps=2", cwd=tmp_path)
-    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
-    _run("mist.training.train", *args, "trainer.max_steps=4", cwd=tmp_path)  # the same command, as a requeued job
-    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+    cmd = [sys.executable, "-m", "mist.training.train", "-m", "hydra/launcher=local", "experiment=smoke",
+           "trainer=ddp_cpu", f"run_dir={run}", "export=false", "logger=csv", "trainer.max_steps=30",
+           f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    job = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while time.time() < deadline and job.poll() is None:
+        if last.is_file() and torch.load(last, weights_only=False)["global_step"] >= 4:
+            break
+        time.sleep(0.5)
+    assert job.poll() is None, "the job ended before it could be killed"
+    os.killpg(job.pid, signal.SIGKILL)  # the launcher, the job and its DDP processes
+    job.wait()
+    killed_at = torch.load(last, weights_only=False)["global_step"]
+    assert 4 <= killed_at < 30
+    out = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert torch.load(last, weights_only=False)["global_step"] == 30
     resumed = (run / "csv" / "version_1" / "metrics.csv").read_text().splitlines()
-    steps = {int(row.split(",")[header.index("step")]) for header in [resumed[0].split(",")] for row in resumed[1:]}
-    assert min(steps) >= 2  # the relaunch continued from step 2 instead of starting over
+    col = resumed[0].split(",").index("step")
+    assert min(int(r.split(",")[col]) for r in resumed[1:]) >= killed_at  # continued, not restarted

@@ -12,7 +12,6 @@ resumes (flows and Lightning checkpoints are reused).
 from __future__ import annotations
 
 import importlib.resources
-import json
 import logging
 import math
 import time
