@@ -2,7 +2,8 @@
 
 One estimate: the classical statistics of `mist.stats` on all n rows (copula scores, the
 elliptical core, evidence features), then one forward pass of the network, whose attention
-reads a fixed subset of at most `attention_rows` rows, to correct the core and give quantiles.
+reads at most `attention_rows` rows (chosen by a rule of the data), to correct the core and
+give quantiles.
 Precision grows with n through the statistics; the cost of the network stays bounded.
 """
 
@@ -225,8 +226,9 @@ class MIEstimator:
         return np.expm1(np.clip(calibrated, 0.0, None)), summaries
 
     def _beyond_trained_dims(self, p: Pair) -> bool:
-        """dx or dy above what the network was trained on: its correction is not applied there
-        (it extrapolates badly, measured on BMI's 25- and 50-dim tasks), the core is the estimate."""
+        """dx or dy above what the network was trained on: its correction, never trained there, is
+        not applied and the core is the estimate (a rule, not a measured gain: on BMI's one such
+        task, 50 + 50 dims, the two agree within 0.001 nats)."""
         return p.dx > self.ranges.dx[1] or p.dy > self.ranges.dy[1]
 
     def _plan(self, pairs: Sequence[Pair], check: bool) -> tuple[list[tuple[int, np.ndarray]], list[dict[str, Any]]]:

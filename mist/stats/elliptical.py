@@ -103,9 +103,11 @@ def canonical_correlations(r: np.ndarray, dx: int) -> np.ndarray:
 
 
 def wishart_bias(dof: float, dx: int, dy: int) -> float:
-    """E[Gaussian MI of a sample covariance with `dof` degrees of freedom] at independence... and
-    at any covariance: the bias is the same, 0.5 (b(dx) + b(dy) - b(dx + dy)) nats with
-    b(k) = sum_{i<k} psi((dof - i) / 2), from E log det of a Wishart matrix; NaN if dof <= dx + dy.
+    """The bias, in nats, of the Gaussian MI of a sample covariance with `dof` degrees of freedom.
+
+    It is the same at every true covariance: 0.5 (b(dx) + b(dy) - b(dx + dy)) with
+    b(k) = sum_{i<k} psi((dof - i) / 2), from the expected log-determinant of a Wishart matrix
+    (about dx dy / (2 dof) for large dof). NaN when dof <= dx + dy.
     """
     d = dx + dy
     if dof <= d:

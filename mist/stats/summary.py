@@ -8,8 +8,8 @@ copula, where the core is efficient and the right answer is "no correction":
   Gaussian-copula value sum(rho_i^2) / sqrt(dx dy) (shared heavy tails show here), times sqrt(n);
 - quantiles of the joint squared Mahalanobis norms against those of chi-square with d degrees
   of freedom (their law under a Gaussian copula);
-- in low joint dimension (dx + dy <= KSG_MAX_DIM), KSG on the copula scores of a fixed subset of
-  KSG_ROWS rows: a nonparametric estimate that sees what the elliptical core cannot (spirals,
+- in low joint dimension (dx + dy <= KSG_MAX_DIM), KSG on the copula scores of KSG_ROWS rows
+  (chosen by a rule of the data): a nonparametric estimate that sees what the elliptical core cannot (spirals,
   additive noise), cheap where it is reliable.
 Every feature is invariant to monotone maps of columns, permutations of samples and of
 coordinates within a side, and symmetric in X and Y.
