@@ -78,6 +78,17 @@ def test_every_card_field_edit_is_refused(release):
     load_release(release)  # the original still loads
 
 
+def test_flipped_bytes_in_the_card_are_refused(release):
+    card_path = release.with_suffix(".json")
+    original = card_path.read_bytes()
+    for pos in np.linspace(0, len(original) - 2, 25).astype(int):  # the last byte is a newline
+        data = bytearray(original)
+        data[pos] ^= 0x01
+        card_path.write_bytes(bytes(data))
+        with pytest.raises(CheckpointError):
+            load_release(release)
+
+
 def test_flipped_bytes_in_the_weights_are_refused(release):
     weights = release.with_suffix(".safetensors")
     original = weights.read_bytes()
