@@ -29,7 +29,8 @@ from data_gen.families.student_t import t_correction
 from mist.stats.scores import subset_rows
 
 __all__ = [
-    "EllipticalFit", "fit_elliptical", "t_scores", "canonical_correlations", "wishart_bias",
+    "EllipticalFit", "fit_elliptical", "t_scores", "correlation", "canonical_correlations", "gaussian_term",
+    "wishart_bias",
     "NU_GRID", "LR_THRESHOLD", "LR_PER_DIM",
 ]
 
@@ -82,6 +83,22 @@ def t_scores(z: np.ndarray, nu: float) -> np.ndarray:
     i = np.clip(u.astype(np.int64), 0, len(_Z_GRID) - 2)
     f = u - i
     return np.copysign(table[i] * (1.0 - f) + table[i + 1] * f, z)
+
+
+def correlation(z: np.ndarray) -> np.ndarray:
+    """Correlation matrix of centred scores z (n, d), shape (d, d); a constant column gets zeros."""
+    c = z.T @ z / z.shape[0]
+    s = 1.0 / np.sqrt(np.clip(np.diag(c), 1e-300, None))
+    return c * s[:, None] * s[None, :]
+
+
+def gaussian_term(r: np.ndarray, dx: int, n: int) -> tuple[float, float, np.ndarray]:
+    """(raw, bias-corrected) Gaussian MI of a positive-definite correlation matrix split at dx,
+    in nats, and its canonical correlations; the correction is skipped when n - 1 <= d."""
+    rho = canonical_correlations(r, dx)
+    raw = float(-0.5 * np.log1p(-rho**2).sum())
+    bias = wishart_bias(n - 1, dx, r.shape[0] - dx)
+    return raw, (raw - bias if math.isfinite(bias) else raw), rho
 
 
 def _nearest_correlation(r: np.ndarray, floor: float = 1e-4) -> np.ndarray:
@@ -206,9 +223,7 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
     dy = d - dx
     z = np.ascontiguousarray(z)
     if gaussian_r is None:
-        gaussian_r = z.T @ z / n
-        sd = 1.0 / np.sqrt(np.diag(gaussian_r))
-        gaussian_r = gaussian_r * sd[:, None] * sd[None, :]
+        gaussian_r = correlation(z)
     nu, lr = math.inf, 0.0
     r = _nearest_correlation(gaussian_r)
     if n <= d + 2:  # R is singular: shrink it (Wishart's correction needs n > d)
@@ -218,10 +233,7 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
         nu, lr, scatter = _fit_nu(z[subset_rows(z, PROFILE_ROWS)], r)
         if not math.isinf(nu):
             r = _t_scatter(t_scores(z, nu), nu, scatter) if n > PROFILE_ROWS else scatter
-    rho = canonical_correlations(r, dx)
-    raw = float(-0.5 * np.log1p(-rho**2).sum())
-    bias = wishart_bias(n - 1, dx, dy)
-    corrected = raw - bias if math.isfinite(bias) else raw
+    raw, corrected, rho = gaussian_term(r, dx, n)
     c = 0.0 if math.isinf(nu) else t_correction(nu, dx, dy)
     se = math.sqrt(float((rho**2).sum()) / n + dx * dy / (2.0 * n * n))
     return EllipticalFit(max(0.0, corrected + c), corrected, raw, nu, lr, c, rho, se)

@@ -9,8 +9,8 @@ copula, where the core is efficient and the right answer is "no correction":
 - quantiles of the joint squared Mahalanobis norms against those of chi-square with d degrees
   of freedom (their law under a Gaussian copula);
 - in low joint dimension (dx + dy <= KSG_MAX_DIM), KSG on the copula scores of KSG_ROWS rows
-  (chosen by a rule of the data): a nonparametric estimate that sees what the elliptical core cannot (spirals,
-  additive noise), cheap where it is reliable.
+  (chosen by a rule of the data): a nonparametric estimate that sees what the elliptical core
+  cannot (spirals, additive noise), cheap where it is reliable.
 Every feature is invariant to monotone maps of columns, permutations of samples and of
 coordinates within a side, and symmetric in X and Y.
 
@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from mist.stats.elliptical import (
-    EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, fit_elliptical, wishart_bias,
+    EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, correlation, fit_elliptical, gaussian_term,
 )
 from mist.stats.scores import subset_rows, normal_scores
 
@@ -82,12 +82,6 @@ class SetSummary:
         return self.fit.mi
 
 
-def _correlation(z: np.ndarray) -> np.ndarray:
-    c = z.T @ z / z.shape[0]
-    s = 1.0 / np.sqrt(np.clip(np.diag(c), 1e-300, None))
-    return c * s[:, None] * s[None, :]
-
-
 def _evidence(z: np.ndarray, r: np.ndarray, dx: int) -> tuple[float, float, np.ndarray, np.ndarray]:
     """(Mardia z, excess norm correlation x sqrt(n), Mahalanobis log-quantile ratios, canonical rho)."""
     n, d = z.shape
@@ -111,15 +105,12 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     n, d = z.shape
     dy = d - dx
     z = np.ascontiguousarray(z, dtype=np.float64)
-    r = _correlation(z)
+    r = correlation(z)
     fit = fit_elliptical(z, dx, gaussian_r=r)
     if math.isinf(fit.nu):
         gauss, raw = fit.gaussian_mi, fit.raw_gaussian_mi
-    else:
-        rho_g = canonical_correlations(_nearest_correlation(r), dx)
-        raw = float(-0.5 * np.log1p(-rho_g**2).sum())
-        bias = wishart_bias(n - 1, dx, dy)
-        gauss = raw - bias if math.isfinite(bias) else raw
+    else:  # the Gaussian copula's own term, beside the t core's
+        raw, gauss, _ = gaussian_term(_nearest_correlation(r), dx, n)
     mardia, excess, ratios, _ = _evidence(z, r, dx)
     top = np.zeros(_TOP_RHO)
     k = min(_TOP_RHO, fit.rho.shape[0])
