@@ -1,12 +1,16 @@
 """Split-conformal calibration of the predicted quantiles, by sample-size bin.
 
-For each quantile level tau and each bin of n, an additive offset (in log(1 + nats), where the
-network predicts) is fitted on a held-out calibration meta-set so that the truth falls below
-the shifted quantile a fraction tau of the time. The card of a release stores the offsets;
-`apply_calibration` shifts a prediction and keeps the quantiles ordered.
+For each quantile level tau and each bin of n, an offset (in log(1 + nats), where the network
+predicts) is fitted on a held-out calibration meta-set so that the truth falls below the
+shifted quantile a fraction tau of the time. Scaled (the default): the offset is a multiple of
+each prediction's own outer width, so an interval the network makes narrow (the core's
+sampling interval where its gate is closed) stays narrow and a wide one widens in proportion;
+an additive offset would give every set the same widening. The card of a release stores the
+offsets; `apply_calibration` shifts a prediction and keeps the quantiles ordered.
 
 References:
     Romano, Patterson and Candes, "Conformalized Quantile Regression", NeurIPS (2019).
+    Sesia and Candes, "A comparison of some conformal quantile regression methods", Stat (2020).
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ import torch
 __all__ = ["DEFAULT_EDGES", "fit_calibration", "apply_calibration", "coverage"]
 
 DEFAULT_EDGES = [16, 64, 256, 1024, 4096, 8193]  # n bins: 16-63, 64-255, 256-1023, 1024-4095, 4096-8192 (outer bins open)
+MIN_WIDTH = 1e-3  # floor of the width that scales the offsets, log(1 + nats)
+
+
+def _width(pred: np.ndarray) -> np.ndarray:
+    """Outer width (last minus first quantile) of predictions (..., K), floored at MIN_WIDTH."""
+    return np.maximum(pred[..., -1] - pred[..., 0], MIN_WIDTH)
 
 
 def _bin_index(n: int, edges: Sequence[float]) -> int:
@@ -29,7 +39,7 @@ def _bin_index(n: int, edges: Sequence[float]) -> int:
 
 
 def fit_calibration(
-    pred: np.ndarray, target: np.ndarray, n: np.ndarray, levels: Sequence[float], edges: Sequence[float]
+    pred: np.ndarray, target: np.ndarray, n: np.ndarray, levels: Sequence[float], edges: Sequence[float], scaled: bool = True
 ) -> dict[str, Any]:
     """Fit per-level, per-bin offsets.
 
@@ -39,9 +49,10 @@ def fit_calibration(
         n: sample size of each set, shape (N,).
         levels: the K quantile levels.
         edges: increasing bin edges of n, e.g. [16, 64, 256, 1024, 4096]; outer bins are open.
+        scaled: offsets in units of each prediction's outer width (else additive).
 
     Returns:
-        A JSON-serialisable dict: method, levels, edges, offsets (bins x K), count per bin.
+        A JSON-serialisable dict: method, scaled, levels, edges, offsets (bins x K), count per bin.
     """
     pred, target, n = np.asarray(pred, float), np.asarray(target, float), np.asarray(n)
     bins = np.array([_bin_index(int(v), edges) for v in n])
@@ -53,6 +64,8 @@ def fit_calibration(
             offsets.append([0.0] * len(levels))
             continue
         resid = target[sel, None] - pred[sel]  # (m, K)
+        if scaled:
+            resid = resid / _width(pred[sel])[:, None]
         m = int(sel.sum())
         row = []
         for k, tau in enumerate(levels):
@@ -61,7 +74,9 @@ def fit_calibration(
             row.append(float(np.sort(resid[:, k])[rank - 1]))
         offsets.append(row)
     return {
-        "method": "split-conformal per quantile level, by n bin, in log(1 + nats)",
+        "method": "split-conformal per quantile level, by n bin, in log(1 + nats)"
+        + (", in units of the predicted 90% width" if scaled else ""),
+        "scaled": scaled,
         "levels": [float(t) for t in levels],
         "edges": [float(e) for e in edges],
         "offsets": offsets,
@@ -73,8 +88,10 @@ def apply_calibration(pred: torch.Tensor, n: int, calibration: dict[str, Any] | 
     """Shift predicted quantiles (B, K) of log(1 + MI) for sets of n samples; keeps them sorted."""
     if not calibration:
         return pred
-    row = calibration["offsets"][_bin_index(n, calibration["edges"])]
-    shifted = pred + torch.as_tensor(row, dtype=pred.dtype, device=pred.device)
+    row = torch.as_tensor(calibration["offsets"][_bin_index(n, calibration["edges"])], dtype=pred.dtype, device=pred.device)
+    if calibration.get("scaled", False):  # cards before scaled calibration hold additive offsets
+        row = row * (pred[..., -1:] - pred[..., :1]).clamp_min(MIN_WIDTH)
+    shifted = pred + row
     return torch.sort(shifted, dim=-1).values
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mist.model import MISTNetwork, NetworkConfig, QuantileHead, pinball_loss
+from mist.model import MISTNetwork, NetworkConfig, QuantileHead, gate_target, pinball_loss
 from mist.stats import NUM_FEATURES, stack_summaries, summarize
 
 ATOL = 1e-4
@@ -133,11 +133,42 @@ def test_constant_column_gives_finite_output(net):
     assert torch.isfinite(_out(net, x, torch.randn(1, 100, 1))).all()
 
 
-def test_quantile_head_never_crosses():
-    head = QuantileHead(8, (0.05, 0.25, 0.5, 0.75, 0.95))
+@pytest.mark.parametrize("gated", [False, True])
+def test_quantile_head_never_crosses(gated):
+    head = QuantileHead(8, (0.05, 0.25, 0.5, 0.75, 0.95), gated=gated)
     torch.nn.init.normal_(head.proj.weight, std=10.0)
-    q = head(torch.randn(64, 8), torch.zeros(64))
+    q, _ = head(torch.randn(64, 8), torch.zeros(64), torch.full((64,), 0.1))
     assert torch.all(q[:, 1:] >= q[:, :-1])
+
+
+def test_closed_gate_returns_the_core_and_its_normal_interval():
+    levels = (0.05, 0.25, 0.5, 0.75, 0.95)
+    head = QuantileHead(8, levels, gated=True)
+    torch.nn.init.normal_(head.proj.weight, std=10.0)
+    torch.nn.init.constant_(head.gate.bias, -60.0)  # sigmoid = 0: the learned part is switched off
+    base, scale = torch.tensor([0.3, 1.2]), torch.tensor([0.02, 0.1])
+    q, logit = head(torch.randn(2, 8), base, scale)
+    z = torch.tensor([-1.6449, -0.6745, 0.0, 0.6745, 1.6449])
+    assert torch.allclose(q, base[:, None] + z * scale[:, None], atol=1e-4)
+    assert torch.all(logit == -60.0)
+
+
+def test_open_gate_at_init_keeps_a_warm_started_output():
+    """A gated head starts nearly open, so gating a trained network barely changes its answers."""
+    plain = QuantileHead(8, (0.05, 0.5, 0.95))
+    gated = QuantileHead(8, (0.05, 0.5, 0.95), gated=True)
+    gated.proj.load_state_dict(plain.proj.state_dict())
+    h, base = torch.randn(4, 8), torch.rand(4)
+    q0, _ = plain(h, base)
+    q1, _ = gated(h, base, torch.zeros(4))
+    assert torch.allclose(q0, q1, atol=0.05)
+
+
+def test_gate_target_marks_where_the_core_is_wrong():
+    base = torch.tensor([1.0, 1.0, 1.0])
+    scale = torch.tensor([0.05, 0.05, 0.5])
+    target = torch.tensor([1.05, 1.5, 1.5])  # within 2 se; off by 10 se; within 2 (wide) se
+    assert gate_target(base, scale, target).tolist() == [0.0, 1.0, 0.0]
 
 
 @pytest.mark.parametrize("levels", [(0.1, 0.9), (0.5, 0.25), (0.0, 0.5, 1.0)])

@@ -2,6 +2,6 @@
 
 from mist.model.network import MISTNetwork, NetworkConfig
 from mist.model.preprocessing import CanonicalSample, canonicalize
-from mist.model.quantile_head import QuantileHead, pinball_loss
+from mist.model.quantile_head import QuantileHead, gate_target, pinball_loss
 
-__all__ = ["MISTNetwork", "NetworkConfig", "CanonicalSample", "canonicalize", "QuantileHead", "pinball_loss"]
+__all__ = ["MISTNetwork", "NetworkConfig", "CanonicalSample", "canonicalize", "QuantileHead", "gate_target", "pinball_loss"]

@@ -22,8 +22,11 @@ from torch import nn
 from mist.model.attention import CoordinateAttention, FeedForward, InducedAttention, PoolingAttention
 from mist.model.preprocessing import canonicalize
 from mist.model.quantile_head import QuantileHead
+from mist.stats.summary import FEATURE_NAMES
 
-__all__ = ["NetworkConfig", "MISTNetwork"]
+_LOG_SE = FEATURE_NAMES.index("log_se")  # log(core standard error) / 4
+
+__all__ = ["NetworkConfig", "MISTNetwork", "core_scale"]
 
 
 @dataclass
@@ -40,6 +43,7 @@ class NetworkConfig:
     shrinkage: float = 0.1  # ridge of the whitening, scaled by (dx + dy) / n
     num_features: int = 24  # length of the global feature vector (mist.stats.NUM_FEATURES)
     attention_rows: int = 1024  # the most samples the attention reads (statistics use all n)
+    gated: bool = False  # gate the learned correction and add the core's sampling spread (QuantileHead)
 
     def __post_init__(self):
         self.quantiles = tuple(float(q) for q in self.quantiles)
@@ -112,7 +116,7 @@ class MISTNetwork(nn.Module):
         self.sample_norm = nn.LayerNorm(hs)
         self.pool = PoolingAttention(hs, cfg.heads)
         self.trunk = nn.Sequential(nn.Linear(2 * hs, hs), nn.GELU(), FeedForward(hs), nn.GELU())
-        self.head = QuantileHead(hs, cfg.quantiles)
+        self.head = QuantileHead(hs, cfg.quantiles, gated=cfg.gated)
 
     @property
     def quantile_levels(self) -> tuple[float, ...]:
@@ -126,7 +130,8 @@ class MISTNetwork(nn.Module):
         base: torch.Tensor,
         x_mask: torch.Tensor | None = None,
         y_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+        return_gate: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """Quantiles of log(1 + MI).
 
         Arguments:
@@ -136,6 +141,7 @@ class MISTNetwork(nn.Module):
             features: the sets' invariant features (`mist.stats.summarize`), shape (B, F).
             base: the classical core's MI in nats, shape (B,); the head predicts around it.
             x_mask, y_mask: valid columns, shapes (B, dx) and (B, dy), bool; None = all valid.
+            return_gate: also return the gate's logits (B,) (None for an ungated network).
 
         Returns:
             Ascending quantiles of log(1 + MI in nats), shape (B, K), K = len(cfg.quantiles).
@@ -161,12 +167,20 @@ class MISTNetwork(nn.Module):
         for block in self.sample_blocks:
             s = block(s)
         pooled = self.pool(self.sample_norm(s))
-        return self.head(self.trunk(torch.cat([pooled, g], -1)), torch.log1p(base.to(pooled.dtype).clamp_min(0.0)))
+        base = base.to(pooled.dtype).clamp_min(0.0)
+        q, logit = self.head(self.trunk(torch.cat([pooled, g], -1)), torch.log1p(base), core_scale(features, base))
+        return (q, logit) if return_gate else q
 
     @torch.no_grad()
     def predict_nats(self, x: torch.Tensor, y: torch.Tensor, features: torch.Tensor, base: torch.Tensor, **masks) -> torch.Tensor:
         """Quantiles of MI in nats, shape (B, K), clamped at 0 (MI is never negative)."""
         return torch.expm1(self(x, y, features, base, **masks).clamp_min(0.0))
+
+
+def core_scale(features: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """The core's standard error in log(1 + nats) (delta method: d log1p(MI) = dMI / (1 + MI)), shape (B,)."""
+    base = base.clamp_min(0.0)
+    return torch.exp(4.0 * features[:, _LOG_SE].to(base.dtype)) / (1.0 + base)
 
 
 def _masked_mean(t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

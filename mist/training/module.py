@@ -9,7 +9,11 @@ from typing import Any
 import lightning as L
 import torch
 
+import torch.nn.functional as F
+
 from mist.model import MISTNetwork, NetworkConfig, pinball_loss
+from mist.model.network import core_scale
+from mist.model.quantile_head import gate_target
 
 __all__ = ["MISTModule", "warm_start"]
 
@@ -60,6 +64,8 @@ class MISTModule(L.LightningModule):
             NAME.safetensors) or a Lightning .ckpt. Tensors of the same shape are copied; an input
             layer that gained feature columns keeps the old columns and zeros for the new ones,
             so the warm-started network computes what the old one did. Ignored on resume.
+        gate_weight: weight of the gate's cross-entropy against `gate_target` (gated networks):
+            the gate learns to close where the core is right.
     """
 
     def __init__(
@@ -73,6 +79,7 @@ class MISTModule(L.LightningModule):
         compile: bool = False,
         val_names: tuple[str, ...] = ("val",),
         init_from: str | None = None,
+        gate_weight: float = 0.1,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -86,24 +93,41 @@ class MISTModule(L.LightningModule):
         """Quantiles of log(1 + MI), shape (B, K)."""
         return self._forward(batch["x"], batch["y"], batch["features"], batch["base"], batch.get("x_mask"), batch.get("y_mask"))
 
+    def _losses(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(quantiles, pinball loss, gate cross-entropy or None)."""
+        q, logit = self._forward(
+            batch["x"], batch["y"], batch["features"], batch["base"], batch.get("x_mask"), batch.get("y_mask"), return_gate=True
+        )
+        q = q.float()
+        target = torch.log1p(batch["mi"].float())
+        pinball = pinball_loss(q, target, self.levels)
+        if logit is None:
+            return q, pinball, None
+        base = batch["base"].float()
+        wrong = gate_target(torch.log1p(base.clamp_min(0.0)), core_scale(batch["features"].float(), base), target)
+        return q, pinball, F.binary_cross_entropy_with_logits(logit.float(), wrong)
+
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        q = self(batch)
-        loss = pinball_loss(q.float(), torch.log1p(batch["mi"]), self.levels)
+        q, pinball, gate = self._losses(batch)
+        loss = pinball if gate is None else pinball + self.hparams.gate_weight * gate
         b = batch["x"].shape[0]
-        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        self.log("train/loss", pinball, prog_bar=True, batch_size=b)
+        if gate is not None:
+            self.log("train/gate_bce", gate, batch_size=b)
         self.log("train/n", float(batch["x"].shape[1]), batch_size=b)
         return loss
 
     def validation_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
         names = self.hparams.val_names
         name = names[dataloader_idx] if dataloader_idx < len(names) else f"val{dataloader_idx}"
-        q = self(batch).float()
+        q, pinball, gate = self._losses(batch)
         mi = batch["mi"]
         nats = torch.expm1(q.clamp_min(0.0))
         med = nats[:, self.levels.index(0.5)]
         b = mi.shape[0]
         metrics = {
-            "loss": pinball_loss(q, torch.log1p(mi), self.levels),
+            "loss": pinball,
+            "gate_bce": gate,
             "mae": (med - mi).abs().mean(),
             "core_mae": (batch["base"].float() - mi).abs().mean(),  # the classical core alone
             "width90": _width(nats, self.levels, 0.05, 0.95),
