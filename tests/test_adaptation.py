@@ -32,7 +32,7 @@ RANGES = {"n": [16, 64], "dx": [1, 4], "dy": [1, 4], "mi": [0.0, 3.0], "max_mi_p
 TINY = [  # Hydra overrides that make a fine-tune take seconds
     "trainer.max_steps=4", "trainer.val_check_interval=2", "trainer.log_every_n_steps=1",
     "finetune.batch_size=4", "finetune.batches_per_epoch=4", "finetune.num_workers=0",
-    "finetune.val_batches=1", "finetune.val_batch_size=4", "callbacks.checkpoint.every_n_train_steps=2",
+    "finetune.val_batches=1", "finetune.val_batch_size=4", "callbacks.last.every_n_train_steps=2",
     "evaluation.n=[16,48]", "evaluation.sets_per_n=4", "calibration.sets_per_bin=16",
     "flows.max_epochs=3", "flows.layers=2", "flows.hidden=16", "progress=false",
 ]

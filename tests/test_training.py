@@ -67,8 +67,9 @@ class CrashAtStep(L.Callback):
             raise RuntimeError("simulated crash")
 
 
-def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
-    cfg = _cfg(tmp_path, "trainer.max_steps=6", "export=false")
+@pytest.mark.parametrize("validate_every", [2, 4])  # 4: the crash comes before the first validation
+def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, validate_every):
+    cfg = _cfg(tmp_path, "trainer.max_steps=6", "export=false", f"trainer.val_check_interval={validate_every}")
     with open_dict(cfg):
         cfg.callbacks.crash = {"_target_": f"{__name__}.CrashAtStep", "step": 3}
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -76,7 +77,7 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     last = tmp_path / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["global_step"] == 2  # checkpoints every 2 steps
 
-    result = train(_cfg(tmp_path, "trainer.max_steps=6", "export=false"))  # the same command again
+    result = train(_cfg(tmp_path, "trainer.max_steps=6", "export=false", f"trainer.val_check_interval={validate_every}"))
     assert torch.load(last, weights_only=False)["global_step"] == 6
     assert Path(result["ckpt_path"]).is_file()
 

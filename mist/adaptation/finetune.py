@@ -143,7 +143,7 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     from mist.adaptation.data import VAL_NAME
     from mist.training.export import export_checkpoint
     from mist.training.module import MISTModule
-    from mist.training.train import resume_path
+    from mist.training.train import best_checkpoint, resume_path
 
     start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True)
@@ -173,8 +173,7 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg))
     t_fit = time.perf_counter() - t_fit
     result: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    ckpt = trainer.checkpoint_callback
-    best = (ckpt.best_model_path or ckpt.last_model_path) if ckpt else ""
+    best = best_checkpoint(trainer)
     if not best:
         raise AdaptationError("fine-tuning wrote no Lightning checkpoint to export; keep the `checkpoint` callback")
     result["ckpt_path"] = best

@@ -15,7 +15,15 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
-__all__ = ["train", "main", "resume_path"]
+__all__ = ["train", "main", "resume_path", "best_checkpoint"]
+
+
+def best_checkpoint(trainer: L.Trainer) -> str:
+    """The best checkpoint by the monitored metric, else last.ckpt, else "" (none written)."""
+    saved = trainer.checkpoint_callbacks
+    return next((c.best_model_path for c in saved if c.best_model_path), "") or next(
+        (c.last_model_path for c in saved if c.last_model_path), ""
+    )
 
 
 def resume_path(cfg: DictConfig) -> str | None:
@@ -55,8 +63,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg))
 
     result: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    ckpt = trainer.checkpoint_callback
-    best = (ckpt.best_model_path or ckpt.last_model_path) if ckpt else ""
+    best = best_checkpoint(trainer)
     result["ckpt_path"] = best
     if cfg.get("export") and trainer.is_global_zero and best:
         from mist.training.export import export_checkpoint
