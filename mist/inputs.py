@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mist.stats.scores import average_ranks
+from mist.stats.scores import ranks_and_ties
 
 __all__ = [
     "MIN_N", "TIE_SHARE", "Pair", "ColumnStats", "as_matrix", "as_pair", "column_warnings", "column_ties",
@@ -40,8 +40,7 @@ class ColumnStats:
 
     @classmethod
     def of(cls, m: np.ndarray) -> ColumnStats:
-        ties = [column_ties(m[:, j]) for j in range(m.shape[1])]
-        return cls(average_ranks(m), np.array([t[0] for t in ties]), np.array([t[1] for t in ties]))
+        return cls(*ranks_and_ties(m))
 
 
 @dataclass(frozen=True)
@@ -241,6 +240,14 @@ def column_ties(col: np.ndarray) -> tuple[int, int]:
     return int(counts.size), int(counts.max())
 
 
+_MAX_LISTED = 3  # more columns than this with one finding are reported in one message
+
+
+def _first(labels) -> str:
+    """The first few column names, e.g. "x column 0, x column 4, x column 9, ..."."""
+    return ", ".join(list(labels)[:_MAX_LISTED]) + ", ..."
+
+
 def column_warnings(pair: Pair) -> list[str]:
     """What is legal but suspicious about the columns.
 
@@ -249,6 +256,7 @@ def column_warnings(pair: Pair) -> list[str]:
       and at least 3 rows (so every column with 20 or fewer distinct values): the model was
       trained on continuous data, ties get the average of their ranks, and for discrete or
       mixed data the estimate is not calibrated;
+    - more than three columns of one side with the same finding give one message that counts them;
     - a column of x with exactly the ranks of a column of y (or exactly reversed ranks), both
       without ties: one is a strictly monotone function of the other, so for continuous data
       MI is infinite and the estimate only shows the model's ceiling.
@@ -262,21 +270,32 @@ def column_warnings(pair: Pair) -> list[str]:
     out = []
     distinct_cols = {}
     for side, m, labels, stats in (("x", pair.x, pair.x_labels, pair.x_stats), ("y", pair.y, pair.y_labels, pair.y_stats)):
+        constant, tied = {}, {}  # column label -> message
         for j in range(m.shape[1]):
             ranks, distinct, top = stats.ranks[:, j], int(stats.distinct[j]), int(stats.top[j])
             if distinct == 1:
-                out.append(
+                constant[labels[j]] = (
                     f"{labels[j]} is constant ({m[0, j]:g} in all {pair.n} rows): it carries no information "
                     "and adds nothing to the MI; drop it"
                 )
             elif top >= max(3, TIE_SHARE * pair.n):
-                out.append(
+                tied[labels[j]] = (
                     f"{labels[j]} has heavy ties: {distinct} distinct values, the most frequent in {top} of "
                     f"{pair.n} rows (warned at >= {TIE_SHARE:.0%}); mist was trained on continuous data and "
                     "is not calibrated for discrete or rounded values"
                 )
             elif distinct == pair.n:
                 distinct_cols[(side, j)] = ranks
+        # many columns with the same finding (wide embeddings, dead units) make one message
+        out += list(constant.values()) if len(constant) <= _MAX_LISTED else [
+            f"{len(constant)} of the {m.shape[1]} columns of {side} are constant ({_first(constant)}): they carry "
+            "no information and add nothing to the MI; drop them"
+        ]
+        out += list(tied.values()) if len(tied) <= _MAX_LISTED else [
+            f"{len(tied)} of the {m.shape[1]} columns of {side} have heavy ties ({_first(tied)}; the most frequent "
+            f"value in >= {TIE_SHARE:.0%} of rows): mist was trained on continuous data and is not calibrated "
+            "for discrete or rounded values"
+        ]
     if any(s == "x" for s, _ in distinct_cols) and any(s == "y" for s, _ in distinct_cols):
         seen = {}
         for (side, j), r in distinct_cols.items():

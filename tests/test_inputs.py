@@ -9,7 +9,7 @@ import torch
 
 import mist.inputs
 from mist.inputs import MIN_N, TIE_SHARE, as_pair, column_ties, column_warnings
-from mist.stats.scores import average_ranks
+from mist.stats.scores import average_ranks, ranks_and_ties
 
 
 def test_doctests():
@@ -148,3 +148,23 @@ def test_average_ranks_and_ties():
     col = np.array([3.0, 1.0, 3.0, 2.0, 3.0])
     np.testing.assert_array_equal(average_ranks(col[:, None])[:, 0], [3.0, 0.0, 3.0, 1.0, 3.0])
     assert column_ties(col) == (3, 3)
+
+
+def test_ranks_and_ties_from_one_sort_match_the_column_by_column_counts():
+    rng = np.random.default_rng(0)
+    a = np.round(rng.normal(size=(200, 6)) * [0.1, 1, 3, 10, 100, 1e-9])
+    a[:, 2] = 5.0
+    ranks, distinct, top = ranks_and_ties(a)
+    np.testing.assert_array_equal(ranks, average_ranks(a))
+    assert [(int(d), int(t)) for d, t in zip(distinct, top)] == [column_ties(a[:, j]) for j in range(6)]
+
+
+def test_many_columns_with_one_finding_make_one_message():
+    """Wide embeddings with dead units: one message per finding and side, counting the columns."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(size=(300, 40)), 0.0)  # ReLU units: about half the rows at 0
+    x[:, :5] = 1.0  # five dead units
+    msgs = column_warnings(as_pair(x, rng.normal(size=(300, 2))))
+    assert len(msgs) == 2
+    assert msgs[0].startswith("5 of the 40 columns of x are constant (x column 0, x column 1, x column 2, ...)")
+    assert msgs[1].startswith("35 of the 40 columns of x have heavy ties (x column 5,")

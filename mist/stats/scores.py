@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["average_ranks", "normal_scores", "subset_rows"]
+__all__ = ["average_ranks", "ranks_and_ties", "normal_scores", "subset_rows"]
 
 
-def _ranks_by_column(a: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(0-based average ranks, shape (d, n), float64; whether any column has ties)."""
+def _ranks_by_column(a: np.ndarray, runs: bool = False):
+    """(0-based average ranks, shape (d, n), float64; whether any column has ties), and with
+    `runs` also (distinct values per column, the longest run of one value per column)."""
     at = np.ascontiguousarray(np.asarray(a).T)  # sorting contiguous rows is several times faster
     d, n = at.shape
     order = np.argsort(at, axis=1)  # ties are averaged below, so the sort need not be stable
@@ -19,12 +20,19 @@ def _ranks_by_column(a: np.ndarray) -> tuple[np.ndarray, bool]:
     ranks = np.empty((d, n))
     if new.all():  # no ties: the position in the sorted order is the rank
         ranks[np.arange(d)[:, None], order] = np.arange(n, dtype=np.float64)
-        return ranks, False
+        return (ranks, False, np.full(d, n), np.ones(d, np.intp)) if runs else (ranks, False)
     for j in range(d):
         starts = np.flatnonzero(new[j])
         counts = np.diff(np.append(starts, n))
         ranks[j, order[j]] = (starts + (counts - 1) / 2.0)[np.cumsum(new[j]) - 1]
-    return ranks, True
+    if not runs:
+        return ranks, True
+    starts = np.flatnonzero(new.ravel())  # run starts over all columns; a run ends at the next start or its row's end
+    row = starts // n
+    lengths = np.minimum(np.append(starts[1:], d * n), (row + 1) * n) - starts
+    top = np.zeros(d, np.intp)
+    np.maximum.at(top, row, lengths)
+    return ranks, True, np.bincount(row, minlength=d), top
 
 
 def average_ranks(a: np.ndarray) -> np.ndarray:
@@ -37,6 +45,13 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
         float64 ranks, shape (n, d).
     """
     return _ranks_by_column(a)[0].T
+
+
+def ranks_and_ties(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Average ranks (n, d) as `average_ranks`, distinct values per column (d,) and the count of
+    the most frequent value per column (d,), from one sort per column."""
+    ranks, _, distinct, top = _ranks_by_column(a, runs=True)
+    return ranks.T, distinct, top
 
 
 def _scores_of_ranks(r: np.ndarray, n: int) -> np.ndarray:
