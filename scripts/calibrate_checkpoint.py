@@ -66,6 +66,7 @@ def main() -> None:
                 "cover90": coverage(nats, mi, levels, 0.05, 0.95),
                 "cover50": coverage(nats, mi, levels, 0.25, 0.75),
                 "mae_nats": float(np.mean(np.abs(nats[:, levels.index(0.5)] - mi))),
+                "median_width90": float(np.median(nats[:, levels.index(0.95)] - nats[:, levels.index(0.05)])),
             }
         return rows
 

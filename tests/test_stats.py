@@ -114,3 +114,16 @@ def test_summary_is_invariant_to_what_mi_is_invariant_to():
         other = summarize(a, b)
         np.testing.assert_allclose(other.features, base.features, atol=1e-8, err_msg=name)
         assert other.core_mi == pytest.approx(base.core_mi, abs=1e-9), name
+
+
+def test_summary_from_known_ranks_equals_the_summary_from_the_data():
+    """The estimator hands the input checks' ranks to the statistics: nothing may change."""
+    from mist.stats.scores import average_ranks
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.normal(size=(700, 3)), 1)  # ties
+    y = x[:, :2] + rng.normal(size=(700, 2))
+    plain = summarize(x, y)
+    reused = summarize(x, y, ranks=average_ranks(np.hstack([x, y])))
+    np.testing.assert_array_equal(plain.scores, reused.scores)
+    np.testing.assert_array_equal(plain.features, reused.features)

@@ -19,6 +19,7 @@ def predict_log1p(
     samples: Sequence[tuple[np.ndarray, np.ndarray]],
     batch_tokens: int = 1 << 20,
     device: torch.device | str = "cpu",
+    ranks: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[np.ndarray, list[SetSummary]]:
     """Uncalibrated quantiles of log(1 + MI in nats) for each sample set, and its summary.
 
@@ -30,11 +31,13 @@ def predict_log1p(
         samples: (x, y) pairs of float arrays, shapes (n, dx) and (n, dy).
         batch_tokens: bounds the memory of one forward pass.
         device: where the network runs.
+        ranks: per set, the average ranks of [x, y] when already known (or None).
 
     Returns:
         (quantiles of shape (len(samples), K), float64; the SetSummary of each set).
     """
-    summaries = [summarize(np.asarray(x, np.float64), np.asarray(y, np.float64)) for x, y in samples]
+    ranks = [None] * len(samples) if ranks is None else ranks
+    summaries = [summarize(np.asarray(x, np.float64), np.asarray(y, np.float64), r) for (x, y), r in zip(samples, ranks)]
     groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for j, (x, y) in enumerate(samples):
         groups[(x.shape[0], x.shape[1], y.shape[1])].append(j)

@@ -78,8 +78,9 @@ def normal_scores(a: np.ndarray, ranks: np.ndarray | None = None) -> np.ndarray:
         [0.67, -0.67, 0.0]
     """
     n = np.shape(a)[0]
-    if ranks is not None:
-        return _scores_of_ranks(ranks, n)
+    if ranks is not None:  # average ranks are multiples of 1/2: a table of 2n - 1 scores, then a gather
+        table = _scores_of_ranks(np.arange(2 * n - 1, dtype=np.float64) / 2.0, n)
+        return table[np.rint(2.0 * np.asarray(ranks)).astype(np.intp)]
     r, ties = _ranks_by_column(a)
     if ties:
         return _scores_of_ranks(r, n).T
