@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--delimiter", help="field separator of a text table: a character, 'tab' or 'whitespace' (default: from the extension)")
     e.add_argument("--units", choices=["nats", "bits"], default="nats", help="units of the result (default: nats)")
     e.add_argument("--check", action="store_true", help="run the subsampling consistency check (halves and quarters)")
+    e.add_argument("--y-discrete", action="store_true",
+                   help="Y is one column of integer class labels (up to 100 classes): estimate I(X;Y) for labels (no checkpoint)")
     e.add_argument("--checkpoint", metavar="PATH", help="a release checkpoint (NAME or NAME.json); default: the shipped model")
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -101,11 +103,16 @@ def _estimate(args: argparse.Namespace) -> int:
     elif not (args.xspec and args.yspec):
         raise ValueError("say which columns are X and Y with --x COLS --y COLS (or run `mist estimate --example`)")
     x, y = read_xy(args.file, args.xspec, args.yspec, fmt=args.format, delimiter=_delimiter(args.delimiter))
-    pair = as_pair(x.data, y.data, x_columns=x.names, y_columns=y.names)
-    est = MIEstimator.from_pretrained(args.checkpoint, device=args.device)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MISTWarning)  # they are printed with the result
-        r = est.estimate_pairs([pair], units=args.units, check=args.check)[0]
+    if args.y_discrete:
+        from mist.discrete import estimate_discrete
+
+        r = estimate_discrete(x.data, y.data, units=args.units, check=args.check)
+    else:
+        pair = as_pair(x.data, y.data, x_columns=x.names, y_columns=y.names)
+        est = MIEstimator.from_pretrained(args.checkpoint, device=args.device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MISTWarning)  # they are printed with the result
+            r = est.estimate_pairs([pair], units=args.units, check=args.check)[0]
     scale = 1.0 if args.units == "nats" else math.log(2.0)
     if args.json:
         out: dict[str, Any] = r.to_dict()

@@ -17,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -27,16 +27,26 @@ from mist.inference.ranges import TrainedRanges
 from mist.inference.result import EstimateResult, SubsetEstimate
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.calibration import apply_calibration
+from mist.discrete import estimate_discrete
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
 from mist.inference.forward import predict_log1p
 from mist.stats import SetSummary
+from mist.stats.reduction import Reduction, needs_reduction, reduce_pair
 
 __all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "SPLIT_SEED"]
 
 DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit
 SPLIT_SEED = 0  # the fixed shuffle of the consistency check's subsets: the same input, the same output
+
+
+class Job(NamedTuple):
+    """One sample set for the network: all rows of a pair, a subset, or a reduced half."""
+
+    x: np.ndarray
+    y: np.ndarray
+    ranks: np.ndarray | None = None  # average ranks of [x, y], when the input checks computed them
 
 
 class MISTWarning(UserWarning):
@@ -165,7 +175,7 @@ class MIEstimator:
         )
 
     # ------------------------------------------------------------------ public
-    def estimate(self, x, y, *, units: str = "nats", check: bool = False) -> EstimateResult:
+    def estimate(self, x, y, *, units: str = "nats", check: bool = False, y_discrete: bool = False) -> EstimateResult:
         """Estimate I(X;Y) from paired samples.
 
         Arguments:
@@ -175,16 +185,26 @@ class MIEstimator:
             units: "nats" (natural log) or "bits" (log base 2; nats / ln 2).
             check: also run the subsampling consistency check (about 3x the cost); see
                 `mist.inference.consistency.judge` for the rule.
+            y_discrete: y is one column of class labels (integers, strings, whole-number
+                floats; up to 100 classes): I(X;Y) is estimated by `mist.discrete`, without
+                the network (see the README, "Class labels").
 
         Returns:
             An EstimateResult: `mi` (the median), `lower` and `upper` (the 0.05 and 0.95
             quantiles: a 90% interval), `quantiles`, `warnings` (each also issued as a
-            MISTWarning), `consistency`.
+            MISTWarning), `consistency`, and `reduction` when a side has more columns than the
+            model was trained on and too many for the classical core on all of them: then
+            each such side is reduced by cross-fitted PCA (`mist.stats.reduction`) and the
+            estimate is of a lower bound on I(X;Y), as the warning says.
 
         Raises:
             ValueError: bad input (different n in x and y, n < 10, NaN or infinite values,
                 non-numeric data, empty arrays, 3 or more dimensions, no columns) or bad units.
         """
+        if y_discrete:
+            result = estimate_discrete(x, y, units=units, check=check)
+            _issue(result.warnings)
+            return result
         return self.estimate_pairs([as_pair(x, y)], units=units, check=check)[0]
 
     def estimate_batch(self, pairs: Iterable[tuple[Any, Any]], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
@@ -211,44 +231,58 @@ class MIEstimator:
         return self.estimate_pairs(validated, units=units, check=check)
 
     # ------------------------------------------------------------------ internals
-    def _forward(self, pairs: Sequence[Pair], jobs: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, list[SetSummary]]:
-        """Calibrated quantiles in nats, shape (len(jobs), K), and the summary of each job (pair index, rows)."""
+    def _forward(self, jobs: Sequence[Job]) -> tuple[np.ndarray, list[SetSummary]]:
+        """Calibrated quantiles in nats, shape (len(jobs), K), and the summary of each job."""
         raw, summaries = predict_log1p(
-            self.network, [(pairs[i].x[rows], pairs[i].y[rows]) for i, rows in jobs], self.batch_tokens, self.device
+            self.network, [(j.x, j.y) for j in jobs], self.batch_tokens, self.device, [j.ranks for j in jobs]
         )
         q = torch.from_numpy(raw)
-        calibrated = np.stack([apply_calibration(q[j : j + 1], len(rows), self.calibration)[0].numpy()
-                               for j, (_, rows) in enumerate(jobs)]) if jobs else raw
+        calibrated = np.stack([apply_calibration(q[i : i + 1], len(j.x), self.calibration)[0].numpy()
+                               for i, j in enumerate(jobs)]) if jobs else raw
         mid = self.levels.index(0.5)
-        for j, (i, _) in enumerate(jobs):
-            if self._beyond_trained_dims(pairs[i]):  # keep the network's spread, centred on the core
-                calibrated[j] += np.log1p(summaries[j].core_mi) - calibrated[j, mid]
+        for i, j in enumerate(jobs):
+            if self._beyond_trained_dims(j.x.shape[1], j.y.shape[1]):  # keep the network's spread, centred on the core
+                calibrated[i] += np.log1p(summaries[i].core_mi) - calibrated[i, mid]
         return np.expm1(np.clip(calibrated, 0.0, None)), summaries
 
-    def _beyond_trained_dims(self, p: Pair) -> bool:
+    def _beyond_trained_dims(self, dx: int, dy: int) -> bool:
         """dx or dy above what the network was trained on: its correction, never trained there, is
         not applied and the core is the estimate (a rule, not a measured gain: on BMI's one such
         task, 50 + 50 dims, the two agree within 0.001 nats)."""
-        return p.dx > self.ranges.dx[1] or p.dy > self.ranges.dy[1]
+        return dx > self.ranges.dx[1] or dy > self.ranges.dy[1]
 
-    def _plan(self, pairs: Sequence[Pair], check: bool) -> tuple[list[tuple[int, np.ndarray]], list[dict[str, Any]]]:
-        """The jobs (pair index, rows) and, per pair, which job is what.
+    def _max_dim(self) -> int:
+        return min(self.ranges.dx[1], self.ranges.dy[1])
 
-        Per pair: {"full": job id} and, with the check, "halves" and "quarters": job ids of
-        disjoint random subsets.
+    def _plan(self, pairs: Sequence[Pair], check: bool) -> tuple[list[Job], list[dict[str, Any]], list[Reduction | None]]:
+        """The jobs (arrays to estimate), per pair which jobs make what, and the reduction applied.
+
+        Per pair: {"full": job ids} and, with the check, "halves" and "quarters": one list of
+        job ids per disjoint random subset. A list of several ids is averaged: that is how a
+        reduced pair's two cross-fitted halves (`mist.stats.reduction`) become one estimate.
         """
-        jobs: list[tuple[int, np.ndarray]] = []
+        jobs: list[Job] = []
         plans: list[dict[str, Any]] = []
-        for i, p in enumerate(pairs):
-            jobs.append((i, np.arange(p.n)))
-            plan: dict[str, Any] = {"full": len(jobs) - 1}
-            if check and p.n >= self._check_min_n:
+        reductions: list[Reduction | None] = []
+
+        def add(x: np.ndarray, y: np.ndarray, ranks=None) -> tuple[list[int], Reduction | None]:
+            if not needs_reduction(len(x), x.shape[1], y.shape[1], self._max_dim()):
+                jobs.append(Job(x, y, ranks() if ranks else None))
+                return [len(jobs) - 1], None
+            parts, reduction = reduce_pair(x, y, self._max_dim())
+            jobs.extend(Job(a, b) for a, b in parts)
+            return list(range(len(jobs) - len(parts), len(jobs))), reduction
+
+        for p in pairs:
+            # the input checks rank every column anyway (`column_warnings`): the statistics reuse those ranks
+            full, reduction = add(p.x, p.y, lambda p=p: np.hstack([p.x_stats.ranks, p.y_stats.ranks]))
+            plan: dict[str, Any] = {"full": full}
+            if check and p.n >= self._check_min_n * (2 if reduction else 1):
                 for name, parts in zip(("halves", "quarters"), PARTS):
-                    subsets = split(p.n, parts, SPLIT_SEED)
-                    jobs.extend((i, rows) for rows in subsets)
-                    plan[name] = list(range(len(jobs) - len(subsets), len(jobs)))
+                    plan[name] = [add(p.x[rows], p.y[rows])[0] for rows in split(p.n, parts, SPLIT_SEED)]
             plans.append(plan)
-        return jobs, plans
+            reductions.append(reduction)
+        return jobs, plans, reductions
 
     @property
     def _check_min_n(self) -> int:
@@ -256,18 +290,27 @@ class MIEstimator:
         return 4 * max(MIN_N, self.ranges.n[0])
 
     def _result(
-        self, p: Pair, plan: dict[str, Any], q: np.ndarray, summaries: list[SetSummary], jobs, units: str, check: bool
+        self, p: Pair, plan: dict[str, Any], reduction: Reduction | None, q: np.ndarray, summaries: list[SetSummary],
+        jobs: Sequence[Job], units: str, check: bool,
     ) -> EstimateResult:
         """Convert units, collect warnings and diagnostics, judge the consistency check."""
         scale, mid = UNITS[units], self.levels.index(0.5)
 
-        def subset(j: int) -> SubsetEstimate:
-            v = q[j] / scale
-            return SubsetEstimate(len(jobs[j][1]), float(v[mid]), float(v[0]), float(v[-1]))
+        def subset(ids: list[int]) -> SubsetEstimate:
+            v = q[ids].mean(axis=0) / scale
+            return SubsetEstimate(sum(len(jobs[j].x) for j in ids), float(v[mid]), float(v[0]), float(v[-1]))
 
-        full = q[plan["full"]]  # nats
-        msgs = column_warnings(p) + self.ranges.input_warnings(p.n, p.dx, p.dy)
-        if self._beyond_trained_dims(p):
+        full = q[plan["full"]].mean(axis=0)  # nats
+        job = jobs[plan["full"][0]]
+        msgs = column_warnings(p) + self.ranges.input_warnings(len(job.x), job.x.shape[1], job.y.shape[1])
+        if reduction is not None:
+            msgs.append(
+                f"X has {p.dx} and Y {p.dy} columns, more than the {self._max_dim()} the model was trained on: each "
+                f"larger side was reduced by PCA to {reduction.x_dims[1]} and {reduction.y_dims[1]} columns "
+                "(cross-fitted on two halves), so the estimate is a lower bound on I(X;Y) "
+                "(see `EstimateResult.reduction`)"
+            )
+        elif self._beyond_trained_dims(p.dx, p.dy):
             msgs.append(
                 "the learned correction is not applied above the trained dimensions: the estimate is the "
                 "classical core (an elliptical-copula MI), with the network's interval around it"
@@ -283,11 +326,12 @@ class MIEstimator:
         elif check:
             consistency = not_run(p.n, self._check_min_n)
             msgs.append(f"the subsampling consistency check was {consistency.message}")
-        fit = summaries[plan["full"]].fit
+        fits = [summaries[j].fit for j in plan["full"]]
+        nus = [f.nu for f in fits if not math.isinf(f.nu)]
         diagnostics = {
-            "core_mi": fit.mi / scale,
-            "core_nu": None if math.isinf(fit.nu) else fit.nu,
-            "attention_rows": min(p.n, self.attention_rows),
+            "core_mi": float(np.mean([f.mi for f in fits])) / scale,
+            "core_nu": float(np.mean(nus)) if nus else None,
+            "attention_rows": min(len(job.x), self.attention_rows),
         }
         return EstimateResult(
             mi=float(full[mid] / scale),
@@ -301,15 +345,16 @@ class MIEstimator:
             diagnostics=diagnostics,
             warnings=msgs,
             consistency=consistency,
+            reduction=None if reduction is None else reduction.to_dict(),
         )
 
     def estimate_pairs(self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
         """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns)."""
         if units not in UNITS:
             raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
-        jobs, plans = self._plan(pairs, check)
-        q, summaries = self._forward(pairs, jobs)
-        results = [self._result(p, plan, q, summaries, jobs, units, check) for p, plan in zip(pairs, plans)]
+        jobs, plans, reductions = self._plan(pairs, check)
+        q, summaries = self._forward(jobs)
+        results = [self._result(p, plan, r, q, summaries, jobs, units, check) for p, plan, r in zip(pairs, plans, reductions)]
         for r in results:
             _issue(r.warnings)
         return results
@@ -340,6 +385,7 @@ def estimate(
     check: bool = False,
     device: str | torch.device = "auto",
     checkpoint: str | Path | None = None,
+    y_discrete: bool = False,
 ) -> EstimateResult:
     """Estimate the mutual information I(X;Y) of paired samples with the pretrained model.
 
@@ -353,10 +399,13 @@ def estimate(
         check: also run the subsampling consistency check.
         device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
         checkpoint: a release checkpoint (`dir/NAME`); None for the shipped default.
+        y_discrete: y is one column of class labels: estimated by `mist.discrete` (no
+            checkpoint is loaded), as `MIEstimator.estimate`.
 
     Returns:
         An EstimateResult: `mi` (median, in `units`), `lower`, `upper` (90% interval),
-        `quantiles`, `warnings`, `n`, `dx`, `dy`, `diagnostics`, `consistency`.
+        `quantiles`, `warnings`, `n`, `dx`, `dy`, `diagnostics`, `consistency`, `reduction`
+        (None, or how a side with too many columns was reduced: then a lower bound).
 
     Raises:
         ValueError: bad input, as `MIEstimator.estimate`; CheckpointError (a ValueError) when
@@ -368,6 +417,10 @@ def estimate(
         >>> y = x[:, :1] + np.random.default_rng(1).normal(size=(1000, 1))  # doctest: +SKIP
         >>> mist.estimate(x, y).mi    # about 0.35 nats = -0.5 log(1 - 0.5)  # doctest: +SKIP
     """
+    if y_discrete:
+        result = estimate_discrete(x, y, units=units, check=check)
+        _issue(result.warnings)
+        return result
     stem = default_checkpoint() if checkpoint is None else release_paths(checkpoint)[0].with_suffix("")
     dev = str(resolve_device(device))
     key = "" if checkpoint is None else str(stem.resolve())

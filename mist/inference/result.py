@@ -77,6 +77,9 @@ class EstimateResult:
         warnings: what is off, one sentence each; empty when nothing is (each was also issued
             as a `MISTWarning`).
         consistency: the subsampling check, when asked for (`check=True`), else None.
+        reduction: None, or what was done to a side with more columns than the model was
+            trained on (`mist.stats.reduction`): method, x_dims and y_dims (before, after),
+            halves, and lower_bound (True: the estimate is of a lower bound on I(X;Y)).
     """
 
     mi: float
@@ -90,6 +93,7 @@ class EstimateResult:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     consistency: ConsistencyCheck | None = None
+    reduction: dict[str, Any] | None = None
 
     @property
     def interval_level(self) -> float:
@@ -110,6 +114,7 @@ class EstimateResult:
             "diagnostics": dict(self.diagnostics),
             "warnings": list(self.warnings),
             "consistency": None if self.consistency is None else self.consistency.to_dict(),
+            "reduction": None if self.reduction is None else dict(self.reduction),
         }
 
     def summary(self) -> str:
@@ -120,6 +125,10 @@ class EstimateResult:
             "quantiles: " + "  ".join(f"{q:g}: {_fmt(v)}" for q, v in self.quantiles.items()),
             f"n = {self.n}, dx = {self.dx}, dy = {self.dy}",
         ]
+        if self.reduction is not None:
+            r = self.reduction
+            lines.append(f"reduced: X {r['x_dims'][0]} -> {r['x_dims'][1]} columns, Y {r['y_dims'][0]} -> {r['y_dims'][1]} "
+                         "(PCA, cross-fitted): a lower bound on I(X;Y)")
         if self.consistency is not None:
             verdict = {True: "consistent", False: "INCONSISTENT", None: "not run"}[self.consistency.consistent]
             lines.append(f"consistency check: {verdict}: {self.consistency.message}")
