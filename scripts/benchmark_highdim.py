@@ -29,7 +29,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--no-ksg", action="store_true", help="skip KSG (tens of seconds per set at 1024 dims)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default="results/highdim.md")
+    p.add_argument("--out", default="outputs/highdim.md", help="where to write the markdown table")
     a = p.parse_args()
 
     import torch

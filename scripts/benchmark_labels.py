@@ -124,7 +124,7 @@ def main() -> None:
     ap.add_argument("--per-family", type=int, default=14, help="random instances per family")
     ap.add_argument("--seed", type=int, default=2026, help="seed of the instances (calibration uses seed + 1)")
     ap.add_argument("--mc", type=int, default=20_000, help="Monte Carlo draws for each truth")
-    ap.add_argument("--out", default="scripts/benchmark_labels.md", help="where to write the markdown table")
+    ap.add_argument("--out", default="outputs/benchmark_labels.md", help="where to write the markdown table")
     args = ap.parse_args()
     if args.calibrate:
         rows = run(CALIBRATION, args.per_family, args.seed + 1, args.mc, offsets={0.05: 0.0, 0.25: 0.0, 0.75: 0.0, 0.95: 0.0})
@@ -137,6 +137,7 @@ def main() -> None:
             f"`python scripts/benchmark_labels.py --per-family {args.per_family} --seed {args.seed} --mc {args.mc}`\n\n"
             + table(rows) + "\n")
     print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"written to {args.out}; {math.fsum(r['seconds'] for r in rows):.0f} s in mist")
 

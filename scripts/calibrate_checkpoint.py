@@ -40,6 +40,8 @@ def main() -> None:
     p.add_argument("--sets-per-bin", type=int, default=300, help="calibration sets per n bin (half fit, half check)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--additive", action="store_true", help="additive offsets (default: in units of each predicted width)")
+    p.add_argument("--save-sets", metavar="NPZ", help="also save the predictions and targets, to compare methods offline")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     net, card = load_release(a.checkpoint)
@@ -53,7 +55,9 @@ def main() -> None:
         check_parts.append(predict(net, sampler, rng, lo, hi, a.sets_per_bin - a.sets_per_bin // 2))
     pf, tf, nf = (np.concatenate(v) for v in zip(*fit_parts))
     pc, tc, nc = (np.concatenate(v) for v in zip(*check_parts))
-    calib = fit_calibration(pf, tf, nf, levels, EDGES)
+    if a.save_sets:
+        np.savez(a.save_sets, pf=pf, tf=tf, nf=nf, pc=pc, tc=tc, nc=nc, levels=levels)
+    calib = fit_calibration(pf, tf, nf, levels, EDGES, scaled=not a.additive)
 
     def report(pred, target, ns, cal):
         rows = {}
