@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from mist.inference import ConsistencyCheck, EstimateResult, MIEstimator, MISTWarning, estimate  # noqa: E402
 from mist.release import CheckpointError  # noqa: E402
 from mist.adaptation import Adaptation, adapt  # noqa: E402
+from mist.matrix import MIMatrix, mi_matrix, plot_mi_matrix
 
 __all__ = [
     "estimate",
@@ -15,5 +16,8 @@ __all__ = [
     "CheckpointError",
     "adapt",
     "Adaptation",
+    "mi_matrix",
+    "plot_mi_matrix",
+    "MIMatrix",
     "__version__",
 ]

@@ -1,0 +1,432 @@
+"""The information plane of a network in training: I(X;T) and I(T;Y) per layer, epoch by epoch.
+
+`InformationPlane` is a Lightning callback. On a fixed probe set (inputs X, class labels Y) it
+reads the activations T of named layers through forward hooks at chosen epochs, estimates
+I(X;T) and I(T;Y) with mist, each with its 90% interval, logs them to the trainer's loggers,
+writes them as CSV and JSON and draws the information plane (Tishby and Zaslavsky 2015;
+Shwartz-Ziv and Tishby 2017).
+
+The convention for I(X;T). A deterministic network makes T a function of X, so for continuous
+X the MI I(X;T) is infinite (and on a finite probe set any injective layer reads log n): the
+raw quantity says nothing. We follow the noisy-network convention (Saxe et al. 2018; Goldfeld
+et al. 2019): T is replaced by T + Z, Z ~ N(0, noise_std^2 I) drawn once per layer with a fixed
+seed, so that I(X; T + Z) is finite and measures how well X could be read from T through a
+Gaussian channel of that noise scale. Both I(X;T) and I(T;Y) use this noisy T. The numbers
+depend on noise_std relative to the scale of the activations (a ReLU layer whose activations
+grow reads more I(X;T) for that reason alone; Saxe et al. discuss exactly this), so noise_std is
+stated in every output.
+
+Dimensions. The shipped estimator is trained for at most 32 dimensions per side. X and every
+layer wider than `max_dims` are reduced to their first `max_dims` principal components, fitted
+on the probe set (X once; T + Z at every record). A function of a variable carries no more
+information than the variable (data processing), so a reduced estimate is a lower bound on the
+noisy MI of the full layer (up to the fit of the components on the same probe rows); the outputs
+list the dimensions actually estimated.
+
+References:
+    Tishby and Zaslavsky, "Deep learning and the information bottleneck principle", 2015.
+    Shwartz-Ziv and Tishby, "Opening the black box of deep neural networks via information", 2017.
+    Saxe et al., "On the information bottleneck theory of deep learning", ICLR 2018.
+    Goldfeld et al., "Estimating information flow in deep neural networks", ICML 2019.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import inspect
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning.pytorch import Callback
+
+from mist.callbacks.plane_plot import draw_information_plane
+
+__all__ = ["COLUMNS", "MIN_PROBE", "InformationPlane", "plot_information_plane"]
+
+MIN_PROBE = 64  # fewest probe rows: below it a 32-dim side has under 2 rows per dimension
+COLUMNS = (  # the CSV columns, one row per (epoch, layer)
+    "epoch", "step", "layer", "width", "dims", "i_xt", "i_xt_lower", "i_xt_upper",
+    "i_ty", "i_ty_lower", "i_ty_upper", "units", "noise_std",
+)
+
+#: An estimator for one of the two quantities: a list of (a, b) sample pairs in, one result per
+#: pair out, each with `mi`, `lower` and `upper` (an `EstimateResult` qualifies).
+BatchEstimator = Callable[[list[tuple[np.ndarray, np.ndarray]]], Sequence[Any]]
+
+
+@functools.lru_cache(maxsize=2)
+def _shipped(checkpoint: str | None, device: str):
+    from mist.inference.estimator import MIEstimator
+
+    return MIEstimator.from_pretrained(checkpoint, device=device)
+
+
+def _default_xt(checkpoint: str | None, device: str, units: str) -> BatchEstimator:
+    """I(X;T) by the shipped (or given) checkpoint, every layer in one `estimate_batch` call."""
+    return lambda pairs: _shipped(checkpoint, device).estimate_batch(pairs, units=units)
+
+
+def _default_ty(checkpoint: str | None, device: str, units: str) -> BatchEstimator:
+    """I(T;Y) for class labels Y: mist's discrete-label path, `y_discrete=True`.
+
+    Raises:
+        ValueError: this installation of mist has no discrete-label path.
+    """
+    from mist.inference.estimator import MIEstimator, estimate
+
+    if "y_discrete" in inspect.signature(MIEstimator.estimate_batch).parameters:
+        return lambda pairs: _shipped(checkpoint, device).estimate_batch(pairs, units=units, y_discrete=True)
+    if "y_discrete" in inspect.signature(estimate).parameters:
+        return lambda pairs: [
+            estimate(t, y, units=units, device=device, checkpoint=checkpoint, y_discrete=True) for t, y in pairs
+        ]
+    raise ValueError(
+        "this version of mist has no class-label path (mist.estimate(t, labels, y_discrete=True)), which the "
+        "default I(T;Y) needs; upgrade mist or pass estimate_ty=a callable (see InformationPlane)"
+    )
+
+
+def _as_numpy(a, name: str) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy()
+    try:
+        return np.asarray(a)
+    except ValueError as err:
+        raise ValueError(f"{name} could not be read as an array ({err})") from None
+
+
+def _checked_epochs(epochs) -> tuple[int, ...] | None:
+    if epochs is None:
+        return None
+    bad = ValueError(
+        f"epochs must be a list of ints >= 0 (completed training epochs; 0 = before training), e.g. "
+        f"range(0, 31, 5) or [0, 1, 2, 5, 10], got {epochs!r}"
+    )
+    if isinstance(epochs, (str, bytes)) or not isinstance(epochs, Iterable):
+        raise bad
+    out = list(epochs)
+    if not out or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0 for e in out):
+        raise bad
+    return tuple(sorted({int(e) for e in out}))
+
+
+def pca_scores(a: np.ndarray, k: int) -> np.ndarray:
+    """The first k principal-component scores of a (n, d) matrix (centred SVD); a itself when d <= k."""
+    if a.shape[1] <= k:
+        return a
+    centred = a - a.mean(axis=0)
+    u, s, _ = np.linalg.svd(centred, full_matrices=False)
+    return u[:, :k] * s[:k]
+
+
+def _entropy(labels: np.ndarray) -> float:
+    _, counts = np.unique(labels, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+class InformationPlane(Callback):
+    """Records the information plane, I(X;T) against I(T;Y), of named layers during training.
+
+    At the end of each chosen epoch (and before training, epoch 0) the probe inputs go through
+    the model in eval mode without gradients; forward hooks read each layer's output T
+    (flattened to shape (n, width)). Then, for each layer, with T' = T + Z as the module
+    docstring explains (Z ~ N(0, noise_std^2 I), fixed per layer) and X and T' reduced to at
+    most `max_dims` principal components:
+    - I(X;T') by `estimate_xt`, all layers in one batch;
+    - I(T';Y) by `estimate_ty`, Y the class labels.
+    Each value comes with the estimator's 90% interval. On rank zero only, every record is
+    - logged to every logger of the trainer (W&B, CSV, TensorBoard...) as
+      `{prefix}/{layer}/i_xt`, `.../i_xt_lower`, `.../i_xt_upper`, `.../i_ty`, ... at the
+      trainer's global step;
+    - appended to `{dirpath}/{filename}.csv` (columns `COLUMNS`) and `.json` (the rows, the
+      convention and the estimator's warnings);
+    and at the end of fitting the plane is drawn to `{dirpath}/{filename}.png`.
+
+    Arguments:
+        x: probe inputs, any shape (n, ...) the model takes (numpy array or torch tensor).
+        labels: class labels of the probe, shape (n,): ints or strings, at least 2 classes.
+        layers: names of modules as `pl_module.named_modules()` lists them (e.g. "net.1").
+        epochs: completed training epochs to record after (0 = before training); None: every
+            epoch and 0.
+        noise_std: the standard deviation of the Gaussian noise added to T, in the units of the
+            activations (0.1 by default; > 0).
+        max_dims: X and layers wider than this are reduced by PCA on the probe set (a lower
+            bound); 32 is what the shipped checkpoint is trained for.
+        seed: seeds the noise.
+        dirpath: where the CSV, JSON and PNG go; by default `trainer.log_dir` (or the trainer's
+            `default_root_dir`) / "information_plane".
+        filename: the stem of the three files.
+        units: "nats" or "bits".
+        estimate_xt, estimate_ty: callables for the two quantities (see `BatchEstimator`), in
+            `units`; by default the shipped checkpoint (or `checkpoint`) via
+            `MIEstimator.estimate_batch`, and for I(T;Y) its class-label path
+            `mist.estimate(t, labels, y_discrete=True)`.
+        checkpoint, device: for the default estimators, as in `mist.estimate`.
+        forward: how to run the model on a batch of probe inputs, `forward(pl_module, x)`;
+            by default `pl_module(x)`.
+        batch_size: probe rows per forward pass.
+        log_prefix: the prefix of the logged metric names.
+        title: the plot's title; by default "Information plane".
+
+    Raises:
+        ValueError: at construction for a probe of fewer than `MIN_PROBE` rows, labels of the
+            wrong length or with one class, epochs that are not ints >= 0, a bad noise_std or
+            max_dims, or no class-label path in mist for the default I(T;Y); when fitting
+            starts for a layer name that the model does not have (the message lists the names).
+
+    Example:
+        >>> cb = InformationPlane(x_probe, y_probe, layers=["net.1", "net.3"], epochs=range(0, 21, 2))  # doctest: +SKIP
+        >>> lightning.pytorch.Trainer(max_epochs=20, callbacks=[cb]).fit(model, loader)  # doctest: +SKIP
+        >>> cb.records[-1]["i_xt"], cb.paths["png"]                                      # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        x,
+        labels,
+        layers: Sequence[str],
+        *,
+        epochs: Iterable[int] | None = None,
+        noise_std: float = 0.1,
+        max_dims: int = 32,
+        seed: int = 0,
+        dirpath: str | Path | None = None,
+        filename: str = "information_plane",
+        units: str = "nats",
+        estimate_xt: BatchEstimator | None = None,
+        estimate_ty: BatchEstimator | None = None,
+        checkpoint: str | Path | None = None,
+        device: str = "auto",
+        forward: Callable[[Any, torch.Tensor], torch.Tensor] | None = None,
+        batch_size: int = 1024,
+        log_prefix: str = "infoplane",
+        title: str | None = None,
+    ):
+        super().__init__()
+        x = x if isinstance(x, torch.Tensor) else torch.as_tensor(_as_numpy(x, "x"))
+        labels = _as_numpy(labels, "labels")
+        if x.ndim == 0 or x.shape[0] < MIN_PROBE:
+            raise ValueError(f"the probe set has {0 if x.ndim == 0 else x.shape[0]} rows; InformationPlane needs at least {MIN_PROBE}")
+        if labels.ndim != 1 or labels.shape[0] != x.shape[0]:
+            raise ValueError(f"labels must have shape ({x.shape[0]},), one class per probe row, got shape {labels.shape}")
+        classes = np.unique(labels)
+        if len(classes) < 2:
+            raise ValueError(f"labels have a single class ({classes[0]!r}); I(T;Y) needs at least 2 classes in the probe set")
+        if isinstance(layers, str) or not layers or not all(isinstance(s, str) for s in layers):
+            raise ValueError(f"layers must be a non-empty list of module names (str), got {layers!r}")
+        if not (isinstance(noise_std, (int, float)) and math.isfinite(noise_std) and noise_std > 0):
+            raise ValueError(f"noise_std must be a number > 0 (the convention that makes I(X;T) finite), got {noise_std!r}")
+        if isinstance(max_dims, bool) or not isinstance(max_dims, int) or max_dims < 1:
+            raise ValueError(f"max_dims must be an int >= 1, got {max_dims!r}")
+        if units not in ("nats", "bits"):
+            raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
+        self.x = x
+        self.labels = labels
+        self.layers = list(dict.fromkeys(layers))
+        self.epochs = _checked_epochs(epochs)
+        self.noise_std = float(noise_std)
+        self.max_dims = max_dims
+        self.seed = int(seed)
+        self.dirpath = None if dirpath is None else Path(dirpath)
+        self.filename = filename
+        self.units = units
+        ckpt = None if checkpoint is None else str(checkpoint)
+        self.estimate_xt = estimate_xt or _default_xt(ckpt, device, units)
+        self.estimate_ty = estimate_ty or _default_ty(ckpt, device, units)
+        self.forward = forward or (lambda module, batch: module(batch))
+        self.batch_size = int(batch_size)
+        self.log_prefix = log_prefix
+        self.title = title or "Information plane"
+        flat = x.detach().reshape(x.shape[0], -1).double().cpu().numpy()
+        self._x_reduced = pca_scores(flat, max_dims)
+        self.x_dims = (flat.shape[1], self._x_reduced.shape[1])
+        self.label_entropy = _entropy(labels) / (math.log(2.0) if units == "bits" else 1.0)
+        self._noise: dict[str, np.ndarray] = {}
+        self.records: list[dict[str, Any]] = []
+        self.warnings: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        names = [name for name, _ in pl_module.named_modules() if name]
+        missing = [s for s in self.layers if s not in names]
+        if missing:
+            shown = ", ".join(names[:40]) + (f", ... ({len(names)} in all)" if len(names) > 40 else "")
+            raise ValueError(
+                f"layer {missing[0]!r} does not exist in {type(pl_module).__name__}; valid names: {shown}"
+            )
+        if self.dirpath is None:
+            root = trainer.log_dir or trainer.default_root_dir
+            self.dirpath = Path(root) / "information_plane"
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if self._due(0) and not any(r["epoch"] == 0 for r in self.records):
+            self.record(trainer, pl_module, 0)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        epoch = trainer.current_epoch + 1
+        if self._due(epoch):
+            self.record(trainer, pl_module, epoch)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if trainer.is_global_zero and self.records:
+            self.plot()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"records": self.records, "warnings": self.warnings}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.records = list(state_dict.get("records", []))
+        self.warnings = list(state_dict.get("warnings", []))
+
+    # ------------------------------------------------------------------ the work
+    def _due(self, epoch: int) -> bool:
+        return self.epochs is None or epoch in self.epochs
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """The CSV, JSON and PNG this callback writes (known once fitting has started)."""
+        if self.dirpath is None:
+            raise RuntimeError("the output folder is known once fitting starts; pass dirpath= to fix it earlier")
+        return {ext: self.dirpath / f"{self.filename}.{ext}" for ext in ("csv", "json", "png")}
+
+    @torch.no_grad()
+    def activations(self, pl_module) -> dict[str, np.ndarray]:
+        """Each layer's output on the probe set, float64, shape (n, width), in eval mode."""
+        modules = dict(pl_module.named_modules())
+        chunks: dict[str, list[torch.Tensor]] = {name: [] for name in self.layers}
+
+        def hook(name):
+            def read(_module, _inputs, output):
+                if isinstance(output, (tuple, list)):
+                    output = next((o for o in output if isinstance(o, torch.Tensor)), None)
+                if not isinstance(output, torch.Tensor):
+                    raise ValueError(  # noqa: TRY004 (bad input is a ValueError throughout mist)
+                        f"layer {name!r} returns {type(output).__name__}, not a tensor; pick a module whose output is a tensor"
+                    )
+                chunks[name].append(output.detach().reshape(output.shape[0], -1).double().cpu())
+            return read
+
+        handles = [modules[name].register_forward_hook(hook(name)) for name in self.layers]
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            dtype = pl_module.dtype if self.x.is_floating_point() else self.x.dtype  # float64 numpy in, the model's dtype
+            for start in range(0, self.x.shape[0], self.batch_size):
+                self.forward(pl_module, self.x[start : start + self.batch_size].to(pl_module.device, dtype))
+        finally:
+            for h in handles:
+                h.remove()
+            pl_module.train(was_training)
+        return {name: torch.cat(parts).numpy() for name, parts in chunks.items()}
+
+    def _noisy(self, name: str, t: np.ndarray) -> np.ndarray:
+        """T + Z with Z ~ N(0, noise_std^2 I), the same Z at every epoch for this layer."""
+        if name not in self._noise or self._noise[name].shape != t.shape:
+            rng = np.random.default_rng([self.seed, self.layers.index(name)])
+            self._noise[name] = rng.normal(scale=self.noise_std, size=t.shape)
+        return t + self._noise[name]
+
+    def record(self, trainer, pl_module, epoch: int) -> list[dict[str, Any]]:
+        """Estimate, log and save one point per layer for this epoch; returns the new rows."""
+        if not trainer.is_global_zero:
+            return []
+        acts = self.activations(pl_module)
+        reduced = {name: pca_scores(self._noisy(name, t), self.max_dims) for name, t in acts.items()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            xt = list(self.estimate_xt([(self._x_reduced, reduced[name]) for name in self.layers]))
+            ty = list(self.estimate_ty([(reduced[name], self.labels) for name in self.layers]))
+        if len(xt) != len(self.layers) or len(ty) != len(self.layers):
+            raise ValueError(f"an estimator returned {len(xt)} and {len(ty)} results for {len(self.layers)} layers")
+        rows = []
+        for name, a, b in zip(self.layers, xt, ty):
+            rows.append({
+                "epoch": epoch, "step": int(trainer.global_step), "layer": name, "width": int(acts[name].shape[1]),
+                "dims": int(reduced[name].shape[1]), "i_xt": float(a.mi), "i_xt_lower": float(a.lower),
+                "i_xt_upper": float(a.upper), "i_ty": float(b.mi), "i_ty_lower": float(b.lower),
+                "i_ty_upper": float(b.upper), "units": self.units, "noise_std": self.noise_std,
+            })
+            for quantity, r in (("I(X;T)", a), ("I(T;Y)", b)):
+                for message in getattr(r, "warnings", None) or []:
+                    self.warnings.append({"epoch": epoch, "layer": name, "quantity": quantity, "message": message})
+        for w in caught:
+            if w.category.__name__ != "MISTWarning":  # the estimator's own messages are in the rows' results
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self.records.extend(rows)
+        self._log(trainer, rows)
+        self._save()
+        return rows
+
+    def _log(self, trainer, rows: list[dict[str, Any]]) -> None:
+        metrics: dict[str, float] = {f"{self.log_prefix}/epoch": float(rows[0]["epoch"])}
+        for r in rows:
+            for key in ("i_xt", "i_xt_lower", "i_xt_upper", "i_ty", "i_ty_lower", "i_ty_upper"):
+                metrics[f"{self.log_prefix}/{r['layer']}/{key}"] = r[key]
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=trainer.global_step)
+
+    @property
+    def convention(self) -> dict[str, Any]:
+        """How the numbers were made, as written to the JSON and the plot's caption."""
+        return {
+            "i_xt": "I(X; T+Z), Z ~ N(0, noise_std^2 I) fixed per layer (noisy-network convention, Saxe et al. "
+                    "2018, Goldfeld et al. 2019); a deterministic T makes I(X;T) infinite",
+            "i_ty": "I(T+Z; Y), Y the class labels",
+            "noise_std": self.noise_std,
+            "max_dims": self.max_dims,
+            "reduction": f"X and layers wider than {self.max_dims} dims: first {self.max_dims} principal components "
+                         "fitted on the probe set; the estimate is then a lower bound (data processing)",
+            "x_dims": list(self.x_dims),
+            "n_probe": int(self.x.shape[0]),
+            "classes": len(np.unique(self.labels)),
+            "label_entropy": self.label_entropy,
+            "interval": "90% (the estimator's 0.05 and 0.95 quantiles)",
+            "units": self.units,
+        }
+
+    def caption(self) -> str:
+        dx, kx = self.x_dims
+        wide = sorted({f"{r['layer']} {r['width']}->{r['dims']}" for r in self.records if r["width"] > r["dims"]})
+        pca = f"PCA on the probe set (a lower bound): X {dx}->{kx} dims" + (f", {', '.join(wide)}" if wide else "")
+        return (
+            f"mist estimates on {self.x.shape[0]} probe rows, 90% interval bars. T = activations + N(0, {self.noise_std:g}^2) "
+            f"noise (noisy-network convention, Saxe et al. 2018; Goldfeld et al. 2019): I(X;T) of a deterministic T "
+            f"is infinite.\n{pca if (dx > kx or wide) else 'no PCA reduction (every side <= ' + str(self.max_dims) + ' dims)'}."
+        )
+
+    def _save(self) -> None:
+        paths = self.paths
+        paths["csv"].parent.mkdir(parents=True, exist_ok=True)
+        with open(paths["csv"], "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.records)
+        payload = {"convention": self.convention, "records": self.records, "warnings": self.warnings}
+        paths["json"].write_text(json.dumps(payload, indent=1))
+
+    def plot(self, path: str | Path | None = None):
+        """Draw the information plane of the records so far to `path` (default: the PNG in `paths`)."""
+        return draw_information_plane(
+            self.records, self.paths["png"] if path is None else path, title=self.title, caption=self.caption(),
+            label_entropy=self.label_entropy, units=self.units,
+        )
+
+
+def plot_information_plane(json_path: str | Path, png_path: str | Path, *, title: str = "Information plane"):
+    """Redraw the plane from the JSON an `InformationPlane` wrote (its caption from the stored convention)."""
+    payload = json.loads(Path(json_path).read_text())
+    c = payload["convention"]
+    caption = (
+        f"mist estimates on {c['n_probe']} probe rows, 90% interval bars. T = activations + N(0, {c['noise_std']:g}^2) "
+        f"noise (noisy-network convention, Saxe et al. 2018; Goldfeld et al. 2019).\n{c['reduction']}."
+    )
+    return draw_information_plane(payload["records"], png_path, title=title, caption=caption,
+                                  label_entropy=c.get("label_entropy"), units=c.get("units", "nats"))
