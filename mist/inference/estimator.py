@@ -22,19 +22,19 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from mist.calibration import apply_calibration
+from mist.discrete import estimate_discrete
 from mist.inference.consistency import PARTS, judge, not_run, split
+from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
 from mist.inference.result import EstimateResult, SubsetEstimate
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
-from mist.calibration import apply_calibration
-from mist.discrete import estimate_discrete
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
-from mist.inference.forward import predict_log1p
 from mist.stats import SetSummary
 from mist.stats.reduction import Reduction, needs_reduction, reduce_pair
 
-__all__ = ["MIEstimator", "MISTWarning", "estimate", "default_checkpoint", "resolve_device", "UNITS", "SPLIT_SEED"]
+__all__ = ["SPLIT_SEED", "UNITS", "MIEstimator", "MISTWarning", "default_checkpoint", "estimate", "resolve_device"]
 
 DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit
