@@ -19,11 +19,23 @@ __all__ = ["train", "main", "resume_path", "best_checkpoint"]
 
 
 def best_checkpoint(trainer: L.Trainer) -> str:
-    """The best checkpoint by the monitored metric, else last.ckpt, else "" (none written)."""
-    saved = trainer.checkpoint_callbacks
-    return next((c.best_model_path for c in saved if c.best_model_path), "") or next(
-        (c.last_model_path for c in saved if c.last_model_path), ""
-    )
+    """The best checkpoint by the monitored metric, else last.ckpt, else "" (none written).
+
+    A resumed run restores the monitoring callback's state from last.ckpt, which is written
+    before the validation of its step: if a better checkpoint was saved at that validation, the
+    restored `best_model_path` names the file it replaced (deleted). The newest top-k file in the
+    folder is then the best (top-k saves happen only for a new best, with save_top_k = 1).
+    """
+    for c in trainer.checkpoint_callbacks:
+        if not c.best_model_path:
+            continue
+        if Path(c.best_model_path).is_file():
+            return c.best_model_path
+        saved = [p for p in Path(c.dirpath).glob("*.ckpt") if p.name != Path(c.last_model_path or "last.ckpt").name
+                 and not p.name.startswith("last")]
+        if saved:
+            return str(max(saved, key=lambda p: p.stat().st_mtime_ns))
+    return next((c.last_model_path for c in trainer.checkpoint_callbacks if c.last_model_path), "")
 
 
 def resume_path(cfg: DictConfig) -> str | None:
