@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
-__all__ = ["train", "main", "resume_path", "best_checkpoint"]
+__all__ = ["best_checkpoint", "main", "resume_path", "train"]
 
 
 def best_checkpoint(trainer: L.Trainer) -> str:
