@@ -31,8 +31,7 @@ def best_checkpoint(trainer: L.Trainer) -> str:
             continue
         if Path(c.best_model_path).is_file():
             return c.best_model_path
-        saved = [p for p in Path(c.dirpath).glob("*.ckpt") if p.name != Path(c.last_model_path or "last.ckpt").name
-                 and not p.name.startswith("last")]
+        saved = [p for p in Path(c.dirpath).glob("*.ckpt") if not p.name.startswith("last")]
         if saved:
             return str(max(saved, key=lambda p: p.stat().st_mtime_ns))
     return next((c.last_model_path for c in trainer.checkpoint_callbacks if c.last_model_path), "")
