@@ -165,3 +165,61 @@ def test_the_progress_bar_counts_epochs_of_the_step_budget(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Epoch 0/-" not in out.stdout + out.stderr
     assert "Epoch 0/0" in out.stdout + out.stderr  # 4 steps of 4 batches per epoch: one epoch
+
+
+def _mixed_batch(n: int = 128) -> dict[str, torch.Tensor]:
+    """Eight 2 + 2 sets, half with an elliptical copula (warped Gaussians), half swirled."""
+    from data_gen import DatasetSampler
+
+    rng = np.random.default_rng(0)
+    prior = [{"weight": 1, "low": 0.5, "high": 2.0}]
+    warped = DatasetSampler({"families": ["gaussian_dense"], "transforms": ["warp_asinh"], "mi_prior": prior})
+    swirled = DatasetSampler({"families": ["gaussian_dense"], "transforms": ["spiral"], "min_chain": 1,
+                              "max_chain": 2, "mi_prior": prior})
+    sets = [(warped if i % 2 else swirled).sample(rng, n=n, dx=2, dy=2) for i in range(8)]
+    return collate(sets, n, rng)
+
+
+def test_batches_flag_the_sets_with_an_elliptical_copula():
+    batch = _mixed_batch()
+    assert batch["elliptical"].tolist() == [0.0, 1.0] * 4
+
+
+def test_fitting_only_the_gate_leaves_the_rest_of_the_network_untouched():
+    torch.manual_seed(0)
+    module = MISTModule(network={"hidden": 16, "sample_hidden": 16, "heads": 2, "blocks": 1, "inducing_points": 4,
+                                 "gated": True}, gate_target="generator", gate_weight=1.0, pinball_weight=0.0,
+                        train_only=["head.gate"], lr=0.05, warmup_steps=1)
+    before = {k: v.clone() for k, v in module.net.state_dict().items()}
+    batch = _mixed_batch()
+    opt = module.configure_optimizers()["optimizer"]
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == 16 + 1  # the gate: 16 weights, 1 bias
+    losses = []
+    for _ in range(60):
+        _, _, bce, _ = module._losses(batch)
+        loss = module.training_step(batch, 0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(bce.item())
+    after = module.net.state_dict()
+    changed = sorted(k for k in after if not torch.equal(after[k], before[k]))
+    assert changed == ["head.gate.bias", "head.gate.weight"]
+    assert losses[-1] < 0.5 * losses[0]  # the gate learns the flag (it starts wide open: a large loss)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"train_only": ["head.gates"]}, "no parameters named \\['head.gates'\\]"),
+    ({"gate_target": "oracle"}, "must be 'error' or 'generator'"),
+])
+def test_gate_options_that_cannot_work_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MISTModule(network={"hidden": 8, "sample_hidden": 8, "heads": 2, "blocks": 1, "gated": True}, **kwargs)
+
+
+def test_the_generator_gate_target_needs_batches_that_name_their_sets():
+    module = MISTModule(network={"hidden": 8, "sample_hidden": 8, "heads": 2, "blocks": 1, "gated": True},
+                        gate_target="generator")
+    batch = {k: v for k, v in _mixed_batch(32).items() if k != "elliptical"}
+    with pytest.raises(ValueError, match="gate_target=error otherwise"):
+        module.training_step(batch, 0)

@@ -42,10 +42,13 @@ class Joint:
 class Family(Configurable):
     """A registry entry: draws a `Joint` whose MI equals a target, for any dx, dy >= 1.
 
-    Subclasses set `name`, `defaults` (options a config may override) and implement `draw`.
+    Subclasses set `name`, `defaults` (options a config may override) and implement `draw`;
+    `elliptical` says whether the joint of (X, Y) is elliptical (its copula is the one the
+    classical core assumes, `data_gen.copula`).
     """
 
     name: str = ""
+    elliptical: bool = False
     defaults: Mapping[str, Any] = {}
 
     def max_mi(self, dx: int, dy: int, max_mi_per_dim: float) -> float:

@@ -166,6 +166,7 @@ class GaussianDense(Family):
     covariance (unit marginal variances)."""
 
     name = "gaussian_dense"
+    elliptical = True
     defaults = {"max_condition": 10.0}
 
     def check_options(self, options: Mapping[str, Any], where: str) -> None:
@@ -188,6 +189,7 @@ class GaussianSparse(Family):
     fewest that can carry the target and min(dx, dy)."""
 
     name = "gaussian_sparse"
+    elliptical = True
     defaults: Mapping[str, Any] = {}
 
     def draw(self, rng, dx, dy, mi, max_mi_per_dim, options):
@@ -202,6 +204,7 @@ class GaussianLowRank(Family):
     level is solved for the target MI. Loadings have singular values in `loading_spread`."""
 
     name = "gaussian_lowrank"
+    elliptical = True
     defaults = {"loading_spread": [0.5, 2.0]}
 
     def check_options(self, options, where):

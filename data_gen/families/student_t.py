@@ -108,6 +108,7 @@ class StudentT(Family):
     """
 
     name = "student_t"
+    elliptical = True
     defaults = {"dof": [1.0, 20.0], "dense_prob": 0.5, "max_condition": 10.0}
 
     def check_options(self, options: Mapping[str, Any], where: str) -> None:

@@ -35,11 +35,15 @@ class Bijection:
 class Transform(Configurable):
     """A registry entry: `draw(rng, d, options)` returns a random `Bijection` of R^d.
 
-    Subclasses set `name`, `min_dim` (the smallest d it applies to) and `defaults`.
+    Subclasses set `name`, `min_dim` (the smallest d it applies to), `kind` and `defaults`.
+    `kind` says what the map keeps of an elliptical joint (`data_gen.copula`): "elementwise"
+    (strictly increasing per coordinate: the copula), "linear" (the joint stays elliptical) or
+    "other" (neither).
     """
 
     name: str = ""
     min_dim: int = 1
+    kind: str = "other"
     defaults: Mapping[str, Any] = {}
 
     def draw(self, rng: np.random.Generator, d: int, options: Mapping[str, Any]) -> Bijection:

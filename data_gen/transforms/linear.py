@@ -34,6 +34,7 @@ class Linear(Transform):
     max(s) / min(s) <= max_condition and geometric mean 1 (well conditioned by construction)."""
 
     name = "linear"
+    kind = "linear"
     defaults = {"max_condition": 10.0}
 
     def check_options(self, options, where):

@@ -45,6 +45,7 @@ class WarpAsinh(Transform):
     """x -> s asinh((x - c) / s): linear near c, logarithmic tails (compresses heavy tails)."""
 
     name = "warp_asinh"
+    kind = "elementwise"
     defaults = {"scale": [0.2, 2.0]}
 
     def draw(self, rng, d, options):
@@ -76,6 +77,7 @@ class WarpPower(Transform):
     """x -> sign(x) |x|^p with p log-uniform in [1/max_power, max_power] (p > 1 stretches tails)."""
 
     name = "warp_power"
+    kind = "elementwise"
     defaults = {"max_power": 1.8}
 
     def draw(self, rng, d, options):
@@ -107,6 +109,7 @@ class WarpWiggly(Transform):
     """x -> x + sum_k a_k sin(w_k x + phi_k) with sum_k a_k w_k < 1 (so the slope stays > 0)."""
 
     name = "warp_wiggly"
+    kind = "elementwise"
     defaults = {"components": 3, "max_slope_loss": 0.9}
 
     def draw(self, rng, d, options):
@@ -144,6 +147,7 @@ class WarpSteps(Transform):
     plateaus that bunch values together (near-ties) between steep steps."""
 
     name = "warp_steps"
+    kind = "elementwise"
     defaults = {"components": 3, "min_slope": 0.05}
 
     def draw(self, rng, d, options):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from data_gen import elliptical_copula
 from mist.stats import stack_summaries, summarize
 
 __all__ = ["collate", "draw_log_uniform_int"]
@@ -35,8 +36,9 @@ def collate(sets: Sequence, n: int, rng: np.random.Generator, attention_rows: in
 
     Returns:
         A dict of tensors: x (B, m, dx) and y (B, m, dy) normal scores, x_mask (B, dx), y_mask
-        (B, dy), features (B, F), base (B,) the core's MI, mi (B,) the label in nats;
-        m = min(n, attention_rows).
+        (B, dy), features (B, F), base (B,) the core's MI, mi (B,) the label in nats, and
+        elliptical (B,) 1.0 where the set has an elliptical copula (`data_gen.elliptical_copula`;
+        only when every set names its family and transform); m = min(n, attention_rows).
     """
     summaries = []
     for i, s in enumerate(sets):
@@ -48,4 +50,7 @@ def collate(sets: Sequence, n: int, rng: np.random.Generator, attention_rows: in
     arrays = stack_summaries(summaries, [s.x.shape[1] for s in sets], attention_rows)
     batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
     batch["mi"] = torch.tensor([float(s.mi) for s in sets], dtype=torch.float32)
+    if all(hasattr(s, "family") and hasattr(s, "transform") for s in sets):
+        flags = [elliptical_copula(s.family, s.transform) for s in sets]
+        batch["elliptical"] = torch.tensor(flags, dtype=torch.float32)
     return batch
