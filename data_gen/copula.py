@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from data_gen.registry import FAMILIES, TRANSFORMS
 
-__all__ = ["elliptical_copula", "chain_keeps_copula"]
+__all__ = ["chain_keeps_copula", "elliptical_copula"]
 
 
 def chain_keeps_copula(names: list[str]) -> bool:

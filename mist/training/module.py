@@ -8,7 +8,6 @@ from typing import Any
 
 import lightning as L
 import torch
-
 import torch.nn.functional as F
 
 from mist.model import MISTNetwork, NetworkConfig, pinball_loss
@@ -145,7 +144,7 @@ class MISTModule(L.LightningModule):
         return q, pinball, F.binary_cross_entropy_with_logits(logit.float(), self._gate_labels(batch, target)), logit
 
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        q, pinball, gate, _ = self._losses(batch)
+        _, pinball, gate, _ = self._losses(batch)
         loss = self.hparams.pinball_weight * pinball
         if gate is not None:
             loss = loss + self.hparams.gate_weight * gate
