@@ -34,6 +34,35 @@ def test_shipped_model_configs_compose(tmp_path, model):
     assert cfg.model.network.hidden > 0 and cfg.model.max_steps == cfg.trainer.max_steps
 
 
+@pytest.mark.parametrize("experiment", ["default_cpu", "refine_cpu"])
+def test_shipped_experiments_compose_and_draw_batches(tmp_path, experiment):
+    from data_gen import make_sampler
+    from mist.training.datasets import generate_batch
+
+    with initialize_config_module(config_module="mist.configs", version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"experiment={experiment}", f"run_dir={tmp_path}"])
+    sampler = make_sampler(cfg.data.generator)
+    batch = generate_batch(sampler, 4, np.random.default_rng(0), max_tokens=20_000)
+    assert batch["x"].shape[0] >= 1 and "elliptical" in batch
+    for name, gen in cfg.data.val_generators.items():
+        make_sampler(gen).sample(np.random.default_rng(1))
+
+
+def test_the_users_prior_puts_a_share_of_sets_where_users_measure():
+    """refine_cpu's prior: 30% of sets at n >= 1000 and MI <= 3 nats, wide sides as often as narrow."""
+    from data_gen import make_sampler
+
+    with initialize_config_module(config_module="mist.configs", version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["experiment=refine_cpu"])
+    sampler = make_sampler(cfg.data.generator)
+    rng = np.random.default_rng(0)
+    draws = [sampler.sample(rng, n=16) for _ in range(600)]  # n fixed: only the priors of MI and dims are drawn
+    users = [cfg.data.generator.mixture[k].weight for k in ("users_elliptical", "users_broad")]
+    assert sum(users) == pytest.approx(0.3)
+    wide = np.mean([min(s.dx, s.dy) >= 16 for s in draws])
+    assert 0.07 < wide < 0.2  # log-uniform alone: about 4%; the users' uniform dims add about 7%
+
+
 def test_smoke_training_exports_a_release_that_reproduces_the_module(tmp_path):
     result = train(_cfg(tmp_path))
     assert result["release"] and Path(result["ckpt_path"]).is_file()
