@@ -33,7 +33,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mist.inputs import as_matrix
-from mist.release import release_paths
+from mist.release import release_paths, sha256_of
 
 __all__ = ["FlowOptions", "FittedFlow", "FlowError", "fit_flow", "load_flow", "load_flow_pair", "flow_pair",
            "min_samples", "data_sha256"]
@@ -242,14 +242,10 @@ class FittedFlow:
             "std": self.std.tolist(),
             "record": self.record,
             "weights_file": weights.name,
-            "weights_sha256": _sha256_file(weights),
+            "weights_sha256": sha256_of(weights),
         }
         card.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         return weights, card
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_flow(path: str | Path) -> FittedFlow:
@@ -271,7 +267,7 @@ def load_flow(path: str | Path) -> FittedFlow:
         raise FlowError(f"flow card {card} is not valid JSON ({e})") from e
     if meta.get("format") != "mist-flow" or meta.get("format_version") != FLOW_FORMAT:
         raise FlowError(f"{card} is not a mist flow of format version {FLOW_FORMAT}")
-    if _sha256_file(weights) != meta.get("weights_sha256"):
+    if sha256_of(weights) != meta.get("weights_sha256"):
         raise FlowError(f"{weights} does not match the sha256 in {card.name}: the file is corrupt; refit the flow")
     options = FlowOptions.from_dict(meta["options"])
     model = _build(int(meta["dim"]), options)
