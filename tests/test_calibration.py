@@ -61,3 +61,36 @@ def test_calibrated_quantiles_stay_ordered(scaled):
     cal = {"edges": EDGES, "offsets": [[0.5, -0.5, 0.3, -0.4, -0.6]], "levels": list(LEVELS), "scaled": scaled}
     out = apply_calibration(torch.tensor([[0.0, 0.1, 0.2, 0.3, 0.4]]), 100, cal)
     assert torch.all(out[:, 1:] >= out[:, :-1])
+
+
+def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why(tmp_path):
+    """The script fits offsets per n bin on fresh sets, keeps a bin's offsets only if they bring
+    its check coverage closer to 0.90, and writes the choice and both coverages into the card."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mist.model import MISTNetwork, NetworkConfig
+    from mist.release import load_release, save_release
+
+    torch.manual_seed(0)
+    net = MISTNetwork(NetworkConfig(hidden=8, sample_hidden=8, heads=2, blocks=1, sample_blocks=1, inducing_points=2))
+    gen = {"families": ["gaussian_dense"], "transforms": [], "n": [16, 8192], "dx": [1, 2], "dy": [1, 2],
+           "mi_prior": [{"weight": 1.0, "low": 0.0, "high": 2.0}]}
+    ranges = {"n": [16, 8192], "dx": [1, 2], "dy": [1, 2], "mi": [0.0, 2.0], "max_mi_per_dim": 8.0}
+    save_release(net, {"trained_ranges": ranges, "training": {"generator": gen}}, tmp_path / "m")
+    script = Path(__file__).parents[1] / "scripts" / "calibrate_checkpoint.py"
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "40", "--threads", "1"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    cal = load_release(tmp_path / "m")[1]["calibration"]
+    assert cal["bins"] == ["16-63", "64-255", "256-1023", "1024-4095", "4096-8192"]
+    assert len(cal["kept"]) == len(cal["offsets"]) == 5
+    check = cal["check"]
+    for key, kept, row in zip(cal["bins"], cal["kept"], cal["offsets"]):
+        gain = abs(check["before"][key]["cover90"] - 0.9) - abs(check["fitted"][key]["cover90"] - 0.9)
+        assert kept == (gain > 0.01)
+        if not kept:
+            assert row == [0.0] * 5
+        # what ships: the fitted offsets where kept, the network's own quantiles elsewhere
+        assert check["after"][key]["cover90"] == pytest.approx(check["fitted" if kept else "before"][key]["cover90"])
