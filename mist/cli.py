@@ -172,9 +172,12 @@ def _calibration_line(cal: dict[str, Any] | None) -> str:
     text = f"{cal.get('method', 'recorded')}; n bins from edges {cal.get('edges')}"
     check = cal.get("check") or {}
     before, after = check.get("before") or {}, check.get("after") or {}
+    kept = dict(zip(cal.get("bins") or [], cal.get("kept") or []))
+    order = [b for b in cal.get("bins") or sorted(before, key=lambda b: float(b.split("-")[0])) if b in before]
     cover = [
         f"{b}: {before[b].get('cover90', float('nan')):.2f} -> {after[b].get('cover90', float('nan')):.2f}"
-        for b in before
+        + ("" if kept.get(b, True) else " (offsets not kept)")
+        for b in order
         if b in after
     ]
     if cover:

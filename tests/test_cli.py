@@ -273,3 +273,16 @@ def test_example_is_small_and_reproducible(tmp_path):
     c = np.corrcoef(np.hstack([x, y]), rowvar=False)
     gaussian_mi = 0.5 * (np.linalg.slogdet(c[:3, :3])[1] + np.linalg.slogdet(c[3:, 3:])[1] - np.linalg.slogdet(c)[1])
     assert abs(gaussian_mi - GAUSSIAN.mi_nats) < 0.05
+
+
+def test_info_lists_calibration_bins_in_n_order_and_says_which_kept_their_offsets(capsys):
+    from mist.cli import _calibration_line
+
+    report = {"16-63": {"cover90": 0.8}, "64-255": {"cover90": 0.9}}
+    after = {"16-63": {"cover90": 0.9}, "64-255": {"cover90": 0.9}}
+    cal = {"method": "m", "edges": [16, 64, 256], "bins": ["16-63", "64-255"], "kept": [True, False],
+           "check": {"before": dict(sorted(report.items(), reverse=True)), "after": after}}
+    line = _calibration_line(cal)
+    assert line.endswith("16-63: 0.80 -> 0.90, 64-255: 0.90 -> 0.90 (offsets not kept)")
+    del cal["bins"], cal["kept"]  # cards written before the keep rule: bins sorted by their lower edge
+    assert _calibration_line(cal).endswith("16-63: 0.80 -> 0.90, 64-255: 0.90 -> 0.90")
