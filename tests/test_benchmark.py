@@ -214,3 +214,29 @@ def test_a_checkpoint_that_does_not_load_stops_the_run_before_any_work(tmp_path,
     assert status == 4
     assert "missing" in capsys.readouterr().err
     assert not (tmp_path / "out" / "estimates.jsonl").exists()
+
+
+def test_generator_configs_with_a_defaults_list_are_composed():
+    from mist.benchmark.cases import load_generator
+
+    users, default = load_generator("users"), load_generator("default")
+    assert users["families"] == default["families"] and users["transforms"] == default["transforms"]
+    assert users["n"] == [1000, 8192] and users["dim_prior"] == "uniform"
+
+
+def test_select_release_scores_every_candidate_on_the_same_sets(tmp_path, checkpoint):
+    import subprocess
+    import sys
+
+    gen = tmp_path / "small.yaml"
+    gen.write_text("defaults:\n  - default\n  - _self_\nn: [40, 60]\ndx: [1, 2]\ndy: [1, 2]\n")
+    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "generator" / "default.yaml").read_text())
+    out = tmp_path / "selection.json"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "select_release.py"), str(checkpoint), str(checkpoint),
+                           "--generator", str(gen), "--sets", "8", "--threads", "1", "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 2 and rows[0]["sets"] == 8
+    assert rows[0] == {**rows[1]}  # one release twice: the same sets, the same scores
+    assert 0.0 <= rows[0]["cover90"] <= 1.0 and rows[0]["pinball"] > 0 and "| pinball |" in done.stdout

@@ -18,7 +18,7 @@ from typing import Any
 from data_gen import FAMILIES, DatasetSampler, GeneratorConfig, SampleSet
 from mist.benchmark.config import BenchmarkConfig, Suite, generator_path
 
-__all__ = ["Case", "DroppedCell", "build_cases", "suite_generator", "case_generator", "draw_case", "data_seed"]
+__all__ = ["Case", "DroppedCell", "build_cases", "case_generator", "data_seed", "draw_case", "load_generator", "suite_generator"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,16 +66,23 @@ def data_seed(master: int, key: str) -> int:
 
 
 @lru_cache(maxsize=None)
-def _load_generator(generator: str) -> dict[str, Any]:
+def load_generator(generator: str) -> dict[str, Any]:
+    """A generator config file as a plain dict; one with a Hydra defaults list is composed."""
     from omegaconf import OmegaConf
 
-    raw = OmegaConf.to_container(OmegaConf.load(generator_path(generator)), resolve=True)
+    path = generator_path(generator)
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    if isinstance(raw, dict) and "defaults" in raw:
+        from hydra import compose, initialize_config_dir
+
+        with initialize_config_dir(config_dir=str(path.parent.resolve()), version_base="1.3"):
+            raw = OmegaConf.to_container(compose(config_name=path.stem), resolve=True)
     return GeneratorConfig.from_dict(raw).to_dict()
 
 
 def suite_generator(suite: Suite) -> dict[str, Any]:
     """The suite's generator config as a plain dict, with its overrides applied (validated)."""
-    cfg = {**_load_generator(suite.generator), **dict(suite.overrides)}
+    cfg = {**load_generator(suite.generator), **dict(suite.overrides)}
     return GeneratorConfig.from_dict(cfg).to_dict()
 
 
