@@ -351,3 +351,27 @@ def test_above_the_trained_dims_the_estimate_is_the_core(est):
     assert r.mi == pytest.approx(r.diagnostics["core_mi"], rel=1e-9)
     assert r.lower < r.mi < r.upper
     assert any("learned correction is not applied" in w for w in r.warnings)
+
+
+def test_the_statistics_run_on_one_blas_thread_and_the_caller_s_limits_come_back(est, monkeypatch):
+    """Many small matrix products are faster on one BLAS thread (`mist.inference.threads`); an
+    estimate must not change the thread counts the user's numpy runs with afterwards."""
+    from threadpoolctl import threadpool_info
+
+    import mist.stats.summary as summary
+
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before, inside = blas_threads(), []
+    original = summary.summarize_scores
+
+    def spy(*args, **kwargs):
+        inside.append(blas_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(summary, "summarize_scores", spy)
+    rng = np.random.default_rng(0)
+    est.estimate(rng.normal(size=(300, 2)), rng.normal(size=(300, 2)))
+    assert inside and all(t == [1] * len(t) for t in inside)
+    assert blas_threads() == before

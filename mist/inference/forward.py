@@ -8,11 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from mist.inference.threads import one_blas_thread
 from mist.model import MISTNetwork
 from mist.stats import SetSummary, stack_summaries, summarize
 
 __all__ = ["predict_log1p"]
-
 
 def predict_log1p(
     network: MISTNetwork,
@@ -37,7 +37,8 @@ def predict_log1p(
         (quantiles of shape (len(samples), K), float64; the SetSummary of each set).
     """
     ranks = [None] * len(samples) if ranks is None else ranks
-    summaries = [summarize(np.asarray(x, np.float64), np.asarray(y, np.float64), r) for (x, y), r in zip(samples, ranks)]
+    with one_blas_thread():
+        summaries = [summarize(np.asarray(x, np.float64), np.asarray(y, np.float64), r) for (x, y), r in zip(samples, ranks)]
     groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for j, (x, y) in enumerate(samples):
         groups[(x.shape[0], x.shape[1], y.shape[1])].append(j)
