@@ -14,6 +14,7 @@ from mist.stats import SetSummary, stack_summaries, summarize
 
 __all__ = ["predict_log1p"]
 
+
 def predict_log1p(
     network: MISTNetwork,
     samples: Sequence[tuple[np.ndarray, np.ndarray]],

@@ -70,12 +70,12 @@ class MISTModule(L.LightningModule):
             or "generator" (open unless the generator drew the set with an elliptical copula,
             `data_gen.elliptical_copula`). The core is consistent on elliptical copulas but not
             exact: at small n or high MI it still misses them (on the default prior its MAE
-            there is 0.92 nats, the shipped network's 0.71), so "generator" closes the gate on
+            there is 0.92 nats, an ungated network's 0.71), so "generator" closes the gate on
             sets the network improves.
         gate_tolerance: with gate_target "error", the error in log(1 + nats) beyond 2 standard
             errors that counts as wrong (0.05: a 5% miss at high MI, 0.05 nats at low MI).
-        pinball_weight: weight of the pinball loss (0 with train_only the gate fits the gate
-            to its target alone).
+        pinball_weight: weight of the pinball loss (0, with train_only=["head.gate"], fits the
+            gate to its target alone).
         train_only: names (prefixes of `net`'s parameter names, e.g. ["head.gate"]) of the only
             parameters to train; the rest stay frozen. None trains everything.
     """
