@@ -224,6 +224,19 @@ def test_generator_configs_with_a_defaults_list_are_composed():
     assert users["n"] == [1000, 8192] and users["dim_prior"] == "uniform"
 
 
+def test_the_users_elliptical_generator_draws_only_elliptical_copulas():
+    import numpy as np
+
+    from data_gen import DatasetSampler, elliptical_copula
+    from mist.benchmark.cases import load_generator
+
+    sampler = DatasetSampler(load_generator("users_elliptical"))
+    rng = np.random.default_rng(0)
+    draws = [sampler.sample(rng, n=50) for _ in range(40)]  # n fixed small: the draw is what is tested
+    assert all(elliptical_copula(s.family, s.transform) for s in draws)
+    assert all(s.mi <= 3.0 for s in draws)
+
+
 def test_select_release_scores_every_candidate_on_the_same_sets(tmp_path, checkpoint):
     import subprocess
     import sys
