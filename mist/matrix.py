@@ -8,7 +8,6 @@ of equal shape share forward passes), and returns a symmetric matrix with the 90
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -123,13 +122,6 @@ def _checked_groups(groups, p: int, columns: list[str] | None) -> tuple[list[tup
     return out, names
 
 
-@functools.lru_cache(maxsize=2)
-def _default_estimator(checkpoint: str | None, device: str):
-    from mist.inference.estimator import MIEstimator
-
-    return MIEstimator.from_pretrained(checkpoint, device=device)
-
-
 def mi_matrix(
     z,
     groups: Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None,
@@ -175,7 +167,7 @@ def mi_matrix(
         >>> m = mist.mi_matrix(z)          # m.mi[0, 1] about 0.35 nats, the rest about 0  # doctest: +SKIP
         >>> m.plot("mi.png")                                          # doctest: +SKIP
     """
-    from mist.inference.estimator import UNITS, MISTWarning
+    from mist.inference.estimator import UNITS, MISTWarning, shared_estimator
 
     if units not in UNITS:
         raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
@@ -187,7 +179,7 @@ def mi_matrix(
             raise ValueError(f"names has {len(names)} entries for {len(members)} variables")
     names = tuple(names or default_names)
     if estimator is None:
-        estimator = _default_estimator(None if checkpoint is None else str(checkpoint), device)
+        estimator = shared_estimator(checkpoint, device)
     p = len(members)
     index = [(i, j) for i in range(p) for j in range(i + 1, p)]
     pairs = [(table[:, members[i]], table[:, members[j]]) for i, j in index]

@@ -33,7 +33,6 @@ References:
 from __future__ import annotations
 
 import csv
-import functools
 import inspect
 import json
 import math
@@ -61,16 +60,11 @@ COLUMNS = (  # the CSV columns, one row per (epoch, layer)
 BatchEstimator = Callable[[list[tuple[np.ndarray, np.ndarray]]], Sequence[Any]]
 
 
-@functools.lru_cache(maxsize=2)
-def _shipped(checkpoint: str | None, device: str):
-    from mist.inference.estimator import MIEstimator
-
-    return MIEstimator.from_pretrained(checkpoint, device=device)
-
-
 def _default_xt(checkpoint: str | None, device: str, units: str) -> BatchEstimator:
     """I(X;T) by the shipped (or given) checkpoint, every layer in one `estimate_batch` call."""
-    return lambda pairs: _shipped(checkpoint, device).estimate_batch(pairs, units=units)
+    from mist.inference.estimator import shared_estimator
+
+    return lambda pairs: shared_estimator(checkpoint, device).estimate_batch(pairs, units=units)
 
 
 def _default_ty(checkpoint: str | None, device: str, units: str) -> BatchEstimator:
@@ -79,10 +73,10 @@ def _default_ty(checkpoint: str | None, device: str, units: str) -> BatchEstimat
     Raises:
         ValueError: this installation of mist has no discrete-label path.
     """
-    from mist.inference.estimator import MIEstimator, estimate
+    from mist.inference.estimator import MIEstimator, estimate, shared_estimator
 
     if "y_discrete" in inspect.signature(MIEstimator.estimate_batch).parameters:
-        return lambda pairs: _shipped(checkpoint, device).estimate_batch(pairs, units=units, y_discrete=True)
+        return lambda pairs: shared_estimator(checkpoint, device).estimate_batch(pairs, units=units, y_discrete=True)
     if "y_discrete" in inspect.signature(estimate).parameters:
         return lambda pairs: [
             estimate(t, y, units=units, device=device, checkpoint=checkpoint, y_discrete=True) for t, y in pairs

@@ -27,16 +27,18 @@ from mist.calibration import apply_calibration
 from mist.discrete import estimate_discrete
 from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
-from mist.inference.threads import one_blas_thread
 from mist.inference.ranges import TrainedRanges
 from mist.inference.result import EstimateResult, SubsetEstimate
+from mist.inference.threads import one_blas_thread
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
 from mist.stats import SetSummary
 from mist.stats.reduction import Reduction, needs_reduction, reduce_pair
 
-__all__ = ["SPLIT_SEED", "UNITS", "MIEstimator", "MISTWarning", "default_checkpoint", "estimate", "resolve_device"]
+__all__ = [
+    "SPLIT_SEED", "UNITS", "MIEstimator", "MISTWarning", "default_checkpoint", "estimate", "resolve_device", "shared_estimator",
+]
 
 DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit
@@ -430,7 +432,13 @@ def estimate(
         result = estimate_discrete(x, y, units=units, check=check)
         _issue(result.warnings)
         return result
+    return shared_estimator(checkpoint, device).estimate(x, y, units=units, check=check)
+
+
+def shared_estimator(checkpoint: str | Path | None = None, device: str | torch.device = "auto") -> MIEstimator:
+    """The estimator of `checkpoint` (None: the shipped default) on `device`, loaded once per
+    process and kept; reloaded when either file of the checkpoint changes on disk."""
     stem = default_checkpoint() if checkpoint is None else release_paths(checkpoint)[0].with_suffix("")
     dev = str(resolve_device(device))
     key = "" if checkpoint is None else str(stem.resolve())
-    return _cached(key, dev, _stamp(stem)).estimate(x, y, units=units, check=check)
+    return _cached(key, dev, _stamp(stem))
