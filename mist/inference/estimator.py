@@ -9,7 +9,6 @@ Precision grows with n through the statistics; the cost of the network stays bou
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.resources
 import math
@@ -29,7 +28,6 @@ from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
 from mist.inference.result import EstimateResult, SubsetEstimate
-from mist.inference.threads import one_blas_thread
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
@@ -359,12 +357,8 @@ class MIEstimator:
         """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns)."""
         if units not in UNITS:
             raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
-        # the statistics make many small matrix products, where one BLAS thread is faster; the
-        # reduction of wide inputs (products with thousands of columns) keeps every thread
-        wide = any(needs_reduction(p.n, p.x.shape[1], p.y.shape[1], self._max_dim()) for p in pairs)
-        with contextlib.nullcontext() if wide else one_blas_thread():
-            jobs, plans, reductions = self._plan(pairs, check)
-            q, summaries = self._forward(jobs)
+        jobs, plans, reductions = self._plan(pairs, check)
+        q, summaries = self._forward(jobs)
         results = [self._result(p, plan, r, q, summaries, jobs, units, check) for p, plan, r in zip(pairs, plans, reductions)]
         for r in results:
             _issue(r.warnings)

@@ -14,10 +14,11 @@ _CONTROLLER: ThreadpoolController | None = None
 def one_blas_thread() -> AbstractContextManager:
     """A context with numpy's and scipy's BLAS on one thread; torch keeps its own threads.
 
-    The statistics and input checks make many small matrix products (n x d, d <= 64), where
-    BLAS threads cost more in synchronisation than they gain: on 2 cores a whole estimate at
-    n = 10^4 (5 + 5 dims) takes 113 ms with two BLAS threads and 76 ms with one, and 403 -> 295 ms
-    at 32 + 32 dims (`scripts/bench_model.py`). The previous limits are restored on exit.
+    The statistics (`mist.stats.summarize`, run by `mist.inference.forward.predict_log1p`) make
+    many small matrix products (n x d, d <= 64), where BLAS threads cost more in synchronisation
+    than they gain: on 2 cores a whole estimate at n = 10^4 (5 + 5 dims) takes 112 ms with two
+    BLAS threads and 63 ms with one (`scripts/bench_model.py`). Everything else, such as the PCA
+    of wide inputs, keeps every thread; the previous limits are restored on exit.
     """
     global _CONTROLLER
     if _CONTROLLER is None:  # finding the loaded libraries costs 0.25 ms: once per process
