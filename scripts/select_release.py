@@ -11,7 +11,8 @@ any dims, the broad prior's families and transforms), runs every candidate on ex
 sets, and prints per candidate: MAE and bias of the median, the classical core's MAE on the
 same sets, the pinball loss of log(1 + MI), 90% coverage and mean and median 90% width.
 Candidates are release checkpoints (NAME, NAME.json) or Lightning `.ckpt` files (exported to a
-temporary folder first). Lower pinball loss is the criterion the training optimises.
+temporary folder first; runs with weight averaging hold the average, and `--last-step` also
+scores their last step's weights). Lower pinball loss is the criterion the training optimises.
 
 Run it twice: on `users` and on `users_elliptical` (the elliptical copulas alone, where the core
 is consistent and mist must match it). The broad set alone can mislead: a candidate that scored
@@ -45,13 +46,28 @@ def draw_sets(generator: str, count: int, seed: int) -> list:
     return [sampler.sample(rng) for _ in track(range(count), description="drawing sets", transient=True)]
 
 
+LAST_STEP = " (last step)"  # marks a candidate that is the last step's weights of an averaged run
+
+
+def candidates_of(paths: list[str], last_step: bool) -> list[str]:
+    """The candidates: each path, and with `last_step` also the last step of each averaged `.ckpt`."""
+    out = []
+    for p in paths:
+        out.append(p)
+        if last_step and p.endswith(".ckpt") and "current_model_state" in torch.load(p, map_location="cpu", weights_only=False):
+            out.append(p + LAST_STEP)
+    return out
+
+
 def release_of(candidate: str, scratch: Path) -> str:
     """A release path for a candidate: itself, or a `.ckpt` exported into `scratch`."""
-    if not candidate.endswith(".ckpt"):
+    if not candidate.endswith((".ckpt", LAST_STEP)):
         return candidate
     from mist.training.export import export_checkpoint
 
-    weights, _ = export_checkpoint(candidate, scratch / Path(candidate).stem.replace("=", "-"))
+    path, last = candidate.removesuffix(LAST_STEP), candidate.endswith(LAST_STEP)
+    name = Path(path).stem.replace("=", "-") + ("-last" if last else "")
+    weights, _ = export_checkpoint(path, scratch / name, last_step=last)
     return str(weights.with_suffix(""))
 
 
@@ -88,12 +104,14 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7, help="seeds the sets")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", help="also write the table as JSON here")
+    p.add_argument("--last-step", action="store_true",
+                   help="also score the last step's weights of .ckpt files from runs with weight averaging")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     sets = draw_sets(a.generator, a.sets, a.seed)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        for c in a.candidates:
+        for c in candidates_of(a.candidates, a.last_step):
             row = score(release_of(c, Path(scratch)), sets)
             row["candidate"] = c
             rows.append(row)

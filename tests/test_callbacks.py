@@ -6,7 +6,6 @@ reads the shipped checkpoint.
 """
 
 import csv
-import inspect
 import json
 from types import SimpleNamespace
 
@@ -195,29 +194,20 @@ def test_bad_arguments_raise_one_clear_error(change, match):
         InformationPlane(**kwargs)
 
 
-def test_default_i_ty_uses_the_class_label_path_or_says_it_is_missing(monkeypatch):
+def test_default_i_ty_uses_the_class_label_path(monkeypatch):
     from mist.inference import estimator
 
     x, y = probe()
-
-    def without(x, y, *, units="nats", check=False, device="auto", checkpoint=None):
-        raise AssertionError("not called")
-
-    monkeypatch.setattr(estimator.MIEstimator, "estimate_batch", lambda self, pairs, *, units="nats", check=False: None)
-    monkeypatch.setattr(estimator, "estimate", without)
-    with pytest.raises(ValueError, match=r"no class-label path \(mist.estimate\(t, labels, y_discrete=True\)\)"):
-        InformationPlane(x, y, LAYERS, estimate_xt=Recorder(1.0))
-
     seen = []
 
     def with_labels(t, labels, *, units="nats", check=False, device="auto", checkpoint=None, y_discrete=False):
-        seen.append(y_discrete)
+        seen.append((y_discrete, units))
         return SimpleNamespace(mi=1.0, lower=0.5, upper=1.5, warnings=[])
 
     monkeypatch.setattr(estimator, "estimate", with_labels)
-    cb = InformationPlane(x, y, LAYERS, estimate_xt=Recorder(1.0))
-    cb.estimate_ty([(np.zeros((MIN_PROBE, 2)), y)])
-    assert seen == [True]
+    cb = InformationPlane(x, y, LAYERS, estimate_xt=Recorder(1.0), units="bits")
+    cb.estimate_ty([(np.zeros((MIN_PROBE, 2)), y)] * 2)
+    assert seen == [(True, "bits")] * 2
 
 
 def test_the_shipped_checkpoint_estimates_i_xt_on_a_small_probe(tmp_path):
@@ -231,10 +221,6 @@ def test_the_shipped_checkpoint_estimates_i_xt_on_a_small_probe(tmp_path):
 
 
 def test_the_shipped_checkpoint_for_both_quantities(tmp_path):
-    import mist
-
-    if "y_discrete" not in inspect.signature(mist.estimate).parameters:
-        pytest.skip("mist.estimate has no y_discrete path in this tree yet")
     cb = plane(tmp_path, estimate_xt=None, estimate_ty=None, epochs=[1])
     fit(cb, tmp_path, epochs=1)
     for r in cb.records:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lightning as L
@@ -109,6 +110,44 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, validate_eve
     result = train(_cfg(tmp_path, "trainer.max_steps=6", "export=false", f"trainer.val_check_interval={validate_every}"))
     assert torch.load(last, weights_only=False)["global_step"] == 6
     assert Path(result["ckpt_path"]).is_file()
+
+
+def test_weight_averaging_ships_the_average_and_resumes_it(tmp_path):
+    """With the EMA callback, validation, checkpoints and the release use the averaged weights; the
+    last step's weights ride along in the checkpoint, and a resumed run continues both."""
+    cfg = _cfg(tmp_path, "trainer.max_steps=4", "callbacks.ema.decay=0.5")
+    with open_dict(cfg):
+        cfg.callbacks.crash = {"_target_": f"{__name__}.CrashAtStep", "step": 3}
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(cfg)
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 2 and int(ckpt["averaging_state"]["n_averaged"]) == 2
+    key = "net.head.proj.bias"
+    assert not torch.equal(ckpt["state_dict"][key], ckpt["current_model_state"][key])  # the average is not the last step
+
+    result = train(_cfg(tmp_path, "trainer.max_steps=4", "callbacks.ema.decay=0.5"))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 4 and int(ckpt["averaging_state"]["n_averaged"]) == 4
+    best = torch.load(result["ckpt_path"], weights_only=False)
+    net, _ = load_release(result["release"])
+    assert torch.equal(net.state_dict()["head.proj.bias"], best["state_dict"][key])  # the release is an average
+
+    from mist.training.export import export_checkpoint
+
+    weights, card = export_checkpoint(result["ckpt_path"], tmp_path / "last", last_step=True)  # to compare the two
+    last, _ = load_release(weights)
+    assert torch.equal(last.state_dict()["head.proj.bias"], best["current_model_state"][key])
+    assert json.loads(card.read_text())["training"]["weights"] == "last step"
+
+
+def test_exporting_the_last_step_of_a_run_without_averaging_is_a_clear_error(tmp_path):
+    from mist.training.export import export_checkpoint
+
+    result = train(_cfg(tmp_path, "~callbacks.ema"))
+    _, card = load_release(result["release"])
+    assert card["training"]["weights"] == "last step"
+    with pytest.raises(ValueError, match="without weight averaging"):
+        export_checkpoint(result["ckpt_path"], tmp_path / "m", last_step=True)
 
 
 def test_fixed_batch_is_overfit_by_a_few_steps():

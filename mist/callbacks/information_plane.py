@@ -33,7 +33,6 @@ References:
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import math
 import warnings
@@ -67,24 +66,11 @@ def _default_xt(checkpoint: str | None, device: str, units: str) -> BatchEstimat
     return lambda pairs: shared_estimator(checkpoint, device).estimate_batch(pairs, units=units)
 
 
-def _default_ty(checkpoint: str | None, device: str, units: str) -> BatchEstimator:
-    """I(T;Y) for class labels Y: mist's discrete-label path, `y_discrete=True`.
+def _default_ty(units: str) -> BatchEstimator:
+    """I(T;Y) for class labels Y: mist's discrete-label path (`y_discrete=True`, no network)."""
+    from mist.inference.estimator import estimate
 
-    Raises:
-        ValueError: this installation of mist has no discrete-label path.
-    """
-    from mist.inference.estimator import MIEstimator, estimate, shared_estimator
-
-    if "y_discrete" in inspect.signature(MIEstimator.estimate_batch).parameters:
-        return lambda pairs: shared_estimator(checkpoint, device).estimate_batch(pairs, units=units, y_discrete=True)
-    if "y_discrete" in inspect.signature(estimate).parameters:
-        return lambda pairs: [
-            estimate(t, y, units=units, device=device, checkpoint=checkpoint, y_discrete=True) for t, y in pairs
-        ]
-    raise ValueError(
-        "this version of mist has no class-label path (mist.estimate(t, labels, y_discrete=True)), which the "
-        "default I(T;Y) needs; upgrade mist or pass estimate_ty=a callable (see InformationPlane)"
-    )
+    return lambda pairs: [estimate(t, y, units=units, y_discrete=True) for t, y in pairs]
 
 
 def _as_numpy(a, name: str) -> np.ndarray:
@@ -234,7 +220,7 @@ class InformationPlane(Callback):
         self.units = units
         ckpt = None if checkpoint is None else str(checkpoint)
         self.estimate_xt = estimate_xt or _default_xt(ckpt, device, units)
-        self.estimate_ty = estimate_ty or _default_ty(ckpt, device, units)
+        self.estimate_ty = estimate_ty or _default_ty(units)
         self.forward = forward or (lambda module, batch: module(batch))
         self.batch_size = int(batch_size)
         self.log_prefix = log_prefix

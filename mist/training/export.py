@@ -41,13 +41,17 @@ def trained_ranges(generator: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def export_checkpoint(ckpt_path: str | Path, out: str | Path, extra: dict[str, Any] | None = None) -> tuple[Path, Path]:
+def export_checkpoint(
+    ckpt_path: str | Path, out: str | Path, extra: dict[str, Any] | None = None, last_step: bool = False
+) -> tuple[Path, Path]:
     """Export a Lightning checkpoint written by `mist-train`.
 
     Arguments:
         ckpt_path: the `.ckpt` file (trusted: Lightning checkpoints are pickles).
         out: destination without suffix; writes OUT.safetensors and OUT.json.
         extra: further card entries (e.g. calibration).
+        last_step: in a run with weight averaging (the `ema` callback), export the last optimiser
+            step's weights instead of the average (to compare the two).
 
     Returns:
         Paths of the weights and the card.
@@ -64,9 +68,14 @@ def export_checkpoint(ckpt_path: str | Path, out: str | Path, extra: dict[str, A
         raise ValueError(f"{path} is not a Lightning checkpoint ({type(e).__name__}); pass a .ckpt written by mist-train") from e
     if not isinstance(ckpt, dict) or "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path} is not a checkpoint of mist-train (no hyper_parameters or state_dict)")
+    averaged = "current_model_state" in ckpt  # EMAWeightAveraging: the average in state_dict, the last step here
+    if last_step and not averaged:
+        raise ValueError(f"{path} was trained without weight averaging: its weights are the last step's already; "
+                         "drop --last-step")
     hp = ckpt["hyper_parameters"]
     network = MISTNetwork(NetworkConfig(**dict(hp["network"])))
-    state = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    weights = ckpt["current_model_state" if last_step else "state_dict"]
+    state = {k.removeprefix("net."): v for k, v in weights.items() if k.startswith("net.")}
     network.load_state_dict(state, strict=True)
     data_hp = ckpt.get("datamodule_hyper_parameters", {})
     card: dict[str, Any] = {
@@ -79,6 +88,7 @@ def export_checkpoint(ckpt_path: str | Path, out: str | Path, extra: dict[str, A
             "optimizer": {k: hp.get(k) for k in ("lr", "weight_decay", "warmup_steps", "max_steps")},
             "generator": data_hp.get("generator"),
             "lightning_checkpoint": Path(ckpt_path).name,
+            "weights": "last step" if last_step or not averaged else "exponential moving average",
         },
         "preprocessing": {
             "copula": "normal scores of average ranks (mist.stats.normal_scores)",
@@ -98,9 +108,11 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="mist-export", description=__doc__)
     p.add_argument("ckpt", help="Lightning checkpoint (.ckpt) written by mist-train")
     p.add_argument("out", help="destination without suffix, e.g. checkpoints/mist-default")
+    p.add_argument("--last-step", action="store_true",
+                   help="export the last step's weights of a run with weight averaging, not the average")
     args = p.parse_args(argv)
     with one_line_errors("mist-export"):
-        weights, card = export_checkpoint(args.ckpt, args.out)
+        weights, card = export_checkpoint(args.ckpt, args.out, last_step=args.last_step)
     print(f"wrote {weights} and {card}")
 
 
