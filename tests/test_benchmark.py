@@ -112,6 +112,7 @@ def test_metrics_and_coverage_are_well_formed(tiny_run):
     assert "gaussian" not in by_estimator  # no interval configured for it in tiny
     central = {float(c["nominal"]) for c in coverage if c["kind"] == "central"}
     assert central == {0.5, 0.9}
+    assert {c["grouping"] for c in coverage} == {"all", "heldout", "suite", "n", "mi_target"}  # where intervals miss
 
 
 def test_summary_states_command_skips_and_plots(tiny_run):
