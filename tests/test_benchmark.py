@@ -254,3 +254,28 @@ def test_select_release_scores_every_candidate_on_the_same_sets(tmp_path, checkp
     assert len(rows) == 2 and rows[0]["sets"] == 8
     assert rows[0] == {**rows[1]}  # one release twice: the same sets, the same scores
     assert 0.0 <= rows[0]["cover90"] <= 1.0 and rows[0]["pinball"] > 0 and "| pinball |" in done.stdout
+
+
+def test_select_release_scores_the_average_and_the_last_step_of_a_run(tmp_path):
+    import subprocess
+    import sys
+
+    from hydra import compose, initialize_config_module
+
+    from mist.training.train import train
+
+    with initialize_config_module(config_module="mist.configs", version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["experiment=smoke", f"run_dir={tmp_path}", "export=false",
+                                                      "callbacks.ema.decay=0.5"])
+    ckpt = train(cfg)["ckpt_path"]
+    gen = tmp_path / "small.yaml"
+    gen.write_text("defaults:\n  - default\n  - _self_\nn: [40, 60]\ndx: [1, 2]\ndy: [1, 2]\n")
+    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "generator" / "default.yaml").read_text())
+    out = tmp_path / "selection.json"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "select_release.py"), ckpt, "--last-step",
+                           "--generator", str(gen), "--sets", "6", "--threads", "1", "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = {r["candidate"]: r for r in json.loads(out.read_text())["rows"]}
+    assert set(rows) == {ckpt, f"{ckpt} (last step)"}
+    assert rows[ckpt]["pinball"] != rows[f"{ckpt} (last step)"]["pinball"]  # two sets of weights, two scores
