@@ -279,3 +279,19 @@ def test_select_release_scores_the_average_and_the_last_step_of_a_run(tmp_path):
     rows = {r["candidate"]: r for r in json.loads(out.read_text())["rows"]}
     assert set(rows) == {ckpt, f"{ckpt} (last step)"}
     assert rows[ckpt]["pinball"] != rows[f"{ckpt} (last step)"]["pinball"]  # two sets of weights, two scores
+
+
+def test_feature_ablation_scores_each_prefix_of_the_features(tmp_path):
+    import subprocess
+    import sys
+
+    from mist.stats import NUM_FEATURES
+
+    out = tmp_path / "ablation.json"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "ablate_features.py"), "--sets", "40",
+                           "--prefixes", "24", "--out", str(out)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["target"], r["features"]) for r in rows} == {(t, k) for t in ("core misses", "elliptical")
+                                                            for k in (24, NUM_FEATURES)}
+    assert all(0.0 <= r["auc"] <= 1.0 and 0.0 <= r["accuracy"] <= 1.0 for r in rows)

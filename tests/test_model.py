@@ -48,6 +48,19 @@ def test_config_feature_count_matches_the_statistics():
     assert NetworkConfig().num_features == NUM_FEATURES
 
 
+def test_a_network_trained_on_fewer_features_reads_the_first_ones(data):
+    """Features are only ever appended, so releases trained before keep their inputs."""
+    torch.manual_seed(0)
+    old = MISTNetwork(NetworkConfig(hidden=8, sample_hidden=16, heads=2, blocks=1, num_features=24)).eval()
+    t = _inputs(old, *data)
+    assert t["features"].shape[1] == NUM_FEATURES > 24
+    with torch.no_grad():
+        full = old(t["x"], t["y"], t["features"], t["base"])
+        assert torch.equal(full, old(t["x"], t["y"], t["features"][:, :24], t["base"]))
+        with pytest.raises(ValueError, match="reads 24 features per set, got 20"):
+            old(t["x"], t["y"], t["features"][:, :20], t["base"])
+
+
 def test_output_is_ascending_quantiles_per_dataset(net, data):
     q = _out(net, *data)
     assert q.shape == (3, 5)

@@ -127,3 +127,32 @@ def test_summary_from_known_ranks_equals_the_summary_from_the_data():
     reused = summarize(x, y, ranks=average_ranks(np.hstack([x, y])))
     np.testing.assert_array_equal(plain.scores, reused.scores)
     np.testing.assert_array_equal(plain.features, reused.features)
+
+
+def _check_features(spec: dict, sets: int = 5) -> np.ndarray:
+    """Mean of the fitted-model check features over a few 2 + 2 sets at n = 3000."""
+    from data_gen import DatasetSampler
+
+    sampler = DatasetSampler({**spec, "mi_prior": [{"weight": 1, "low": 1.0, "high": 1.5}]})
+    rng = np.random.default_rng(0)
+    names = ("radial_direction", "pair_spread", "pair_spread_tails", "pair_spread_centre")
+    cols = [FEATURE_NAMES.index(n) for n in names]
+    feats = []
+    for _ in range(sets):
+        s = sampler.sample(rng, n=3000, dx=2, dy=2)
+        feats.append(summarize(s.x, s.y).features[cols])
+    return np.mean(feats, axis=0)
+
+
+def test_the_fitted_model_check_is_quiet_on_elliptical_copulas_and_not_elsewhere():
+    """Where the core's elliptical copula holds (Gaussian or Student-t, warped), the check reads
+    near 0; where it does not (additive uniform noise, a spiral), it does not."""
+    for spec in ({"families": ["gaussian_dense"], "transforms": ["warp_asinh"], "min_chain": 1, "max_chain": 1},
+                 {"families": ["student_t"], "transforms": ["warp_power"], "min_chain": 1, "max_chain": 1,
+                  "family_options": {"student_t": {"dof": [3.0, 3.0]}}}):
+        radial, spread, tails, centre = _check_features(spec)
+        assert radial < 0.3 and abs(spread) < 0.05 and abs(tails) < 0.15 and abs(centre) < 0.05, spec["families"]
+    noise = _check_features({"families": ["uniform_noise"], "transforms": [], "max_chain": 0})
+    assert noise[2] > 0.5  # bounded noise: the spread does not follow the model in the tails
+    spiral = _check_features({"families": ["gaussian_dense"], "transforms": ["spiral"], "min_chain": 1, "max_chain": 1})
+    assert spiral[0] > 0.4  # a swirl: the direction depends on the radius

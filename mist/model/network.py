@@ -41,7 +41,7 @@ class NetworkConfig:
     inducing_points: int = 16  # ISAB inducing points across samples
     quantiles: tuple[float, ...] = field(default=(0.05, 0.25, 0.5, 0.75, 0.95))
     shrinkage: float = 0.1  # ridge of the whitening, scaled by (dx + dy) / n
-    num_features: int = 24  # length of the global feature vector (mist.stats.NUM_FEATURES)
+    num_features: int = 28  # the first num_features of mist.stats.FEATURE_NAMES (new features are appended)
     attention_rows: int = 1024  # the most samples the attention reads (statistics use all n)
     gated: bool = False  # gate the learned correction and add the core's sampling spread (QuantileHead)
 
@@ -138,7 +138,9 @@ class MISTNetwork(nn.Module):
             x: normal scores of X (`mist.stats.normal_scores`), shape (B, n, dx); all sample
                 sets in a batch share n (at most cfg.attention_rows of each set's rows).
             y: normal scores of Y, shape (B, n, dy).
-            features: the sets' invariant features (`mist.stats.summarize`), shape (B, F).
+            features: the sets' invariant features (`mist.stats.summarize`), shape (B, F),
+                F >= cfg.num_features: a network trained before features were appended reads
+                the first cfg.num_features of them.
             base: the classical core's MI in nats, shape (B,); the head predicts around it.
             x_mask, y_mask: valid columns, shapes (B, dx) and (B, dy), bool; None = all valid.
             return_gate: also return the gate's logits (B,) (None for an ungated network).
@@ -146,7 +148,10 @@ class MISTNetwork(nn.Module):
         Returns:
             Ascending quantiles of log(1 + MI in nats), shape (B, K), K = len(cfg.quantiles).
         """
-        features = features.to(x.dtype)
+        if features.shape[-1] < self.cfg.num_features:
+            raise ValueError(f"the network reads {self.cfg.num_features} features per set, got {features.shape[-1]}: "
+                             "summarise the sets with this version of mist.stats")
+        features = features[:, : self.cfg.num_features].to(x.dtype)
         with torch.autocast(device_type=x.device.type, enabled=False):  # eigh wants full precision
             c = canonicalize(x.float(), y.float(), x_mask, y_mask, shrinkage=self.cfg.shrinkage)
         dx = c.x.shape[-1]

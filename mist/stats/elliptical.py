@@ -56,6 +56,8 @@ class EllipticalFit:
         correction: c(nu, dx, dy) in nats (0 for the Gaussian copula).
         rho: canonical correlations of the fitted R, descending, shape (min(dx, dy),).
         se: approximate standard error of `mi` in nats (delta method).
+        corr: the fitted correlation matrix, shape (dx + dy, dx + dy): of the normal scores
+            (shrunk when n is close to the dims), or the t scatter's at a finite nu.
     """
 
     mi: float
@@ -66,6 +68,7 @@ class EllipticalFit:
     correction: float
     rho: np.ndarray
     se: float
+    corr: np.ndarray
 
 
 @functools.lru_cache(maxsize=64)
@@ -236,4 +239,4 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
     raw, corrected, rho = gaussian_term(r, dx, n)
     c = 0.0 if math.isinf(nu) else t_correction(nu, dx, dy)
     se = math.sqrt(float((rho**2).sum()) / n + dx * dy / (2.0 * n * n))
-    return EllipticalFit(max(0.0, corrected + c), corrected, raw, nu, lr, c, rho, se)
+    return EllipticalFit(max(0.0, corrected + c), corrected, raw, nu, lr, c, rho, se, r)
