@@ -291,3 +291,10 @@ def test_the_generator_gate_target_needs_batches_that_name_their_sets():
     batch = {k: v for k, v in _mixed_batch(32).items() if k != "elliptical"}
     with pytest.raises(ValueError, match="gate_target=error otherwise"):
         module.training_step(batch, 0)
+
+
+def test_weight_averaging_decay_outside_0_1_is_a_clear_error():
+    from mist.training.averaging import EMAWeights
+
+    with pytest.raises(ValueError, match=r"callbacks.ema.decay must be in \(0, 1\), got 1.0"):
+        EMAWeights(decay=1.0)

@@ -191,9 +191,18 @@ def _fitted_model_check(z: np.ndarray, dx: int, fit: EllipticalFit) -> list[floa
             ratio = ratio * (nu + 1.0) / (nu + s * s)
         size = np.abs(s)
         tails, centre = size > np.quantile(size, 0.9), size < np.quantile(size, 0.5)
-        spread += 0.5 * np.log(np.maximum([np.median(ratio), np.median(ratio[tails]), np.median(ratio[centre])],
-                                          1e-12) / law)
-    return [math.asinh(radial / 4.0), *spread.tolist()]
+        spread += 0.5 * np.array([_log_median_ratio(ratio[rows], law) for rows in (slice(None), tails, centre)])
+    radial = math.asinh(radial / 4.0) if math.isfinite(radial) else 0.0
+    return [radial, *spread.tolist()]
+
+
+def _log_median_ratio(ratio: np.ndarray, law: float) -> float:
+    """log(median / law), within +-4 (ties and constant columns reach 1e-12); 0 (no evidence)
+    when there are no rows or nothing finite."""
+    if ratio.size == 0:
+        return 0.0
+    value = math.log(max(float(np.median(ratio)), 1e-12) / law)
+    return min(4.0, max(-4.0, value)) if math.isfinite(value) else 0.0
 
 
 def _ksg_features(z: np.ndarray, dx: int, core: float) -> list[float]:
