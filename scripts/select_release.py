@@ -14,8 +14,9 @@ Candidates are release checkpoints (NAME, NAME.json) or Lightning `.ckpt` files 
 temporary folder first; runs with weight averaging hold the average, and `--last-step` also
 scores their last step's weights). Lower pinball loss is the criterion the training optimises.
 
-Run it twice: on `users` and on `users_elliptical` (the elliptical copulas alone, where the core
-is consistent and mist must match it). The broad set alone can mislead: a candidate that scored
+Run it on `users`, on `users_elliptical` (the elliptical copulas alone, where the core is
+consistent and mist must match it) and on `users_spiral` (swirled sets, where the learned
+correction tends to overshoot). The broad set alone can mislead: a candidate that scored
 0.0361 against the shipped 0.0370 there read BMI at 0.120 against 0.054, and the elliptical set
 ranked it correctly (0.0108 against 0.0095).
 """

@@ -238,6 +238,19 @@ def test_the_users_elliptical_generator_draws_only_elliptical_copulas():
     assert all(s.mi <= 3.0 for s in draws)
 
 
+def test_the_users_spiral_generator_swirls_every_side_that_can_be():
+    import numpy as np
+
+    from data_gen import DatasetSampler
+    from mist.benchmark.cases import load_generator
+
+    sampler = DatasetSampler(load_generator("users_spiral"))
+    rng = np.random.default_rng(0)
+    draws = [sampler.sample(rng, n=50, dx=3, dy=3) for _ in range(40)]  # spirals need 2 dims or more
+    assert np.mean(["spiral" in s.transform for s in draws]) > 0.8
+    assert all(s.mi <= 3.0 for s in draws)
+
+
 def test_select_release_scores_every_candidate_on_the_same_sets(tmp_path, checkpoint):
     import subprocess
     import sys
