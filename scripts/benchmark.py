@@ -83,6 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="grid: the generator grid of --config; bmi: BMI's 40 tasks; gaussian: warped Gaussians")
     p.add_argument("--bmi-dir", default=".cache/bmi", help="folder of exported BMI tasks (--suite bmi)")
     p.add_argument("--n", type=int, nargs="+", help="sample sizes (--suite bmi: exported ones; gaussian: 300 1000 5000)")
+    p.add_argument("--bmi-seeds", type=int, nargs="+", default=[0],
+                   help="--suite bmi: seeds of each task (exported ones; default 0, the paper's protocol)")
     p.add_argument("--config", default="quick",
                    help="a config name in configs/benchmark (tiny, quick, full) or a YAML path (default: quick)")
     p.add_argument("--out", default=None,
@@ -183,7 +185,7 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
     names = [n for e in (args.estimators or ["mist", "core", "gaussian", "gaussian_copula", "ksg"]) for n in e.split(",") if n]
     try:
         if args.suite == "bmi":
-            cases = bmi_accuracy_cases(args.bmi_dir, n=args.n, seeds=[0])
+            cases = bmi_accuracy_cases(args.bmi_dir, n=args.n, seeds=args.bmi_seeds)
         else:
             cases = warped_gaussian_cases(ns=args.n or (300, 1000, 5000))
         columns = [make_column(n, args.checkpoint) for n in names]

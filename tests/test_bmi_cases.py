@@ -110,3 +110,18 @@ def test_real_export_has_the_40_tasks():
     assert all(0.1 < c.mi_true < 2 for c in tasks.values())
     x, y = tasks["multinormal-dense-50-50-0.5"].load()
     assert x.shape == (first_n, 50) and y.shape == (first_n, 50) and np.isfinite(x).all()
+
+
+def test_the_benchmark_runs_the_chosen_seeds_of_each_task(tmp_path):
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    folder = _export(tmp_path / "bmi", ns=(100,), seeds=(0, 1, 2))
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, str(root / "scripts" / "benchmark.py"), "--suite", "bmi", "--bmi-dir",
+                           str(folder), "--n", "100", "--bmi-seeds", "0", "2", "--estimators", "core",
+                           "--out", str(out), "--no-progress"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    cases = (out / "rows.csv").read_text().splitlines()[1:]
+    assert len(cases) == 2 * len(TASKS) and {c.split(",")[0].rsplit("/", 1)[1] for c in cases} == {"s0", "s2"}
