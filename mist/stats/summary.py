@@ -101,8 +101,7 @@ def _evidence(z: np.ndarray, r: np.ndarray, dx: int) -> tuple[float, float, np.n
     """(Mardia z, excess norm correlation x sqrt(n), Mahalanobis log-quantile ratios, canonical rho)."""
     n, d = z.shape
     dy = d - dx
-    lam = min(0.5, 0.1 * d / n)
-    rr = _nearest_correlation((1.0 - lam) * r + lam * np.eye(d))
+    rr = _nearest_correlation(_ridged(r, n))
     q = ((z @ _whitener(rr)) ** 2).sum(axis=1)
     mardia = (float((q * q).mean()) - d * (d + 2)) / math.sqrt(8.0 * d * (d + 2) / n)
     a = ((z[:, :dx] @ _whitener(rr[:dx, :dx])) ** 2).sum(axis=1)
@@ -153,6 +152,13 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     return SetSummary(z, fit, feats)
 
 
+def _ridged(r: np.ndarray, rows: int) -> np.ndarray:
+    """The correlation matrix r shrunk towards the identity by min(0.5, 0.1 d / rows): a ridge
+    where the rows it is read on are not many more than its dims d."""
+    lam = min(0.5, 0.1 * r.shape[0] / rows)
+    return (1.0 - lam) * r + lam * np.eye(r.shape[0])
+
+
 def _inv_sqrt(r: np.ndarray) -> np.ndarray:
     """Symmetric R^-1/2: whitening that permutes with the coordinates (unlike a Cholesky factor)."""
     w, v = np.linalg.eigh(r)
@@ -162,12 +168,11 @@ def _inv_sqrt(r: np.ndarray) -> np.ndarray:
 def _fitted_model_check(z: np.ndarray, dx: int, fit: EllipticalFit) -> list[float]:
     """How the rows z (m, d) depart from the core's fitted elliptical copula: see the module
     docstring. All 0 in expectation (up to noise of order 1 / sqrt(m)) when the model holds."""
-    m, d = z.shape
+    m = z.shape[0]
     if m < 20:  # too few rows to say anything
         return [0.0, 0.0, 0.0, 0.0]
     nu = fit.nu
-    lam = min(0.5, 0.1 * d / m)
-    r = (1.0 - lam) * fit.corr + lam * np.eye(d)  # a ridge where m is close to d
+    r = _ridged(fit.corr, m)
     if math.isinf(nu):
         x, law = z, chi2.ppf(0.5, 1)
     else:
