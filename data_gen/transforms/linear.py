@@ -1,4 +1,4 @@
-"""Random invertible linear maps and the spiral (a norm-preserving swirl)."""
+"""Random invertible linear maps and two norm-preserving swirls (spiral, swirl)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from data_gen.families.base import haar_orthogonal
+from data_gen.families.base import check_range_option, haar_orthogonal
 from data_gen.registry import register_transform
-from data_gen.transforms.base import Bijection, Transform
+from data_gen.transforms.base import Bijection, Transform, log_uniform
 
-__all__ = ["Linear", "Spiral"]
+__all__ = ["Linear", "Spiral", "Swirl"]
 
 
 class _Linear(Bijection):
@@ -90,3 +90,58 @@ class Spiral(Transform):
         k = d // 2
         speed = rng.uniform(lo, hi, k) * rng.choice([-1.0, 1.0], k)
         return _Spiral(haar_orthogonal(rng, d), speed)
+
+
+class _Swirl(Bijection):
+    name = "swirl"
+
+    def __init__(self, plane, speed):
+        d = plane.shape[0]
+        self.u, self.v, self.soft = plane, speed / d, 16.0 * d  # (d, 2) orthonormal columns, rad per |x|^2, softening
+        self.params = {"speed": round(float(speed), 6)}
+
+    def _turn(self, x, sign):
+        x64 = x.astype(np.float64)
+        r2 = np.einsum("ij,ij->i", x64, x64)  # the full norm, which the rotation keeps: invertible
+        theta = sign * self.v * self.soft * np.log1p(r2 / self.soft)
+        p = x64 @ self.u  # (n, 2) coordinates in the plane
+        c, s = np.cos(theta), np.sin(theta)
+        turned = np.stack([c * p[:, 0] - s * p[:, 1], s * p[:, 0] + c * p[:, 1]], axis=1)
+        return (x64 + (turned - p) @ self.u.T).astype(x.dtype, copy=False)
+
+    def forward(self, x):
+        return self._turn(x, 1.0)
+
+    def inverse(self, y):
+        return self._turn(y, -1.0)
+
+
+@register_transform
+class Swirl(Transform):
+    """A swirl driven by the whole vector: in one plane, rotate each point by an angle
+    s |x|^2 / d that grows with its squared norm over *all* d coordinates, so coordinates
+    outside the plane (independent noise included) steer the turn. This is the shape of BMI's
+    spiral tasks (Czyz et al. 2023: s = 1, coordinate planes), which the per-plane `spiral`
+    does not draw. The plane is a random pair of coordinates (axis_prob) or a Haar-random
+    plane. Norm preserving and exactly invertible; beyond |x|^2 / d ~ 16 the angle grows
+    logarithmically, which keeps float32 data a faithful copy of the map at heavy-tailed radii."""
+
+    name = "swirl"
+    min_dim = 2
+    defaults = {"speed": [0.3, 3.0], "axis_prob": 0.5}
+
+    def check_options(self, options, where):
+        super().check_options(options, where)
+        check_range_option(options, "speed", where, 1e-3, 10.0)
+        if "axis_prob" in options and not 0 <= float(options["axis_prob"]) <= 1:
+            raise ValueError(f"generator config '{where}.axis_prob' must be in [0, 1]")
+
+    def draw(self, rng, d, options):
+        lo, hi = options["speed"]
+        speed = float(log_uniform(rng, lo, hi)) * rng.choice([-1.0, 1.0])
+        if rng.random() < float(options["axis_prob"]):
+            plane = np.zeros((d, 2))
+            plane[rng.choice(d, 2, replace=False), [0, 1]] = 1.0
+        else:
+            plane = haar_orthogonal(rng, d)[:, :2]
+        return _Swirl(plane, speed)
