@@ -8,6 +8,7 @@ import pytest
 from scipy.special import ndtr, stdtrit
 
 from data_gen import DatasetSampler
+from mist.baselines.gaussian import Gaussian
 from mist.stats import FEATURE_NAMES, NUM_FEATURES, fit_elliptical, subset_rows, normal_scores, summarize
 from mist.stats.elliptical import t_scores, wishart_bias
 
@@ -69,6 +70,20 @@ def test_core_matches_the_gaussian_closed_form_under_warps(n, rho):
     fit = summarize(np.exp(x), y**3 + y).fit  # monotone warps change nothing
     assert math.isinf(fit.nu)
     assert fit.mi == pytest.approx(exact, abs=3.0 / math.sqrt(n) + 0.01)
+
+
+def test_core_reads_high_mi_up_to_what_n_ranks_resolve():
+    """8 nats on one pair: the core follows the Gaussian copula's reading (no fixed cap), and
+    where every rank agrees it stops near log(n) instead of going to infinity."""
+    rng = np.random.default_rng(3)
+    for n in (5000, 20000):
+        x, y, exact = _gaussian(rng, n, [math.sqrt(1 - math.exp(-16.0))])
+        copula = Gaussian(copula=True).estimate(x, y)
+        fit = summarize(x, y).fit
+        assert fit.mi == pytest.approx(copula, abs=0.1) and fit.mi > 0.85 * exact
+    x = rng.standard_normal((100, 1))
+    fit = summarize(x, x**3).fit  # identical ranks: the data say only "at least about log n"
+    assert math.isfinite(fit.mi) and 3.5 < fit.mi <= math.log(100)
 
 
 def test_core_keeps_the_gaussian_copula_at_independence():

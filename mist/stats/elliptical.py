@@ -30,7 +30,7 @@ from mist.stats.scores import subset_rows
 
 __all__ = [
     "EllipticalFit", "fit_elliptical", "t_scores", "correlation", "canonical_correlations", "gaussian_term",
-    "wishart_bias",
+    "wishart_bias", "eigen_floor",
     "NU_GRID", "LR_THRESHOLD", "LR_PER_DIM",
 ]
 
@@ -39,7 +39,7 @@ LR_THRESHOLD = 10.0  # 2 x log pseudo-likelihood gain over the Gaussian copula a
 LR_PER_DIM = 1.0  # ... plus this per coordinate (a noisier R in more dims fakes heavy tails)
 PROFILE_ROWS = 2000  # rows (a fixed random subset) for the nu profile
 EM_STEPS = 12  # fixed-point steps of the Student-t scatter
-MAX_RHO = 1.0 - 1e-7  # canonical correlations are clamped below 1 (about 8 nats per pair)
+MAX_RHO = 1.0 - 1e-10  # canonical correlations are clamped below 1 (11.2 nats per pair; eigen_floor binds first)
 _Z_GRID = np.linspace(-9.0, 0.0, 1801)
 
 
@@ -102,6 +102,16 @@ def gaussian_term(r: np.ndarray, dx: int, n: int) -> tuple[float, float, np.ndar
     raw = float(-0.5 * np.log1p(-rho**2).sum())
     bias = wishart_bias(n - 1, dx, r.shape[0] - dx)
     return raw, (raw - bias if math.isfinite(bias) else raw), rho
+
+
+def eigen_floor(n: int) -> float:
+    """The smallest eigenvalue a correlation matrix read from n ranks keeps: min(1e-4, 1 / n^2).
+
+    Rank-based scores resolve 1 - rho down to about 1 / n^2 (neighbouring ranks swapping), so a
+    canonical pair may read up to about log(n) - 0.35 nats: 6.6 at n = 1,000, 9.6 at 20,000.
+    A fixed floor of 1e-4 capped every pair at 4.3 nats whatever n, below the Gaussian-copula
+    estimate at high MI."""
+    return min(1e-4, 1.0 / (float(n) * float(n)))
 
 
 def _nearest_correlation(r: np.ndarray, floor: float = 1e-4) -> np.ndarray:
@@ -198,8 +208,9 @@ def _fit_nu(z: np.ndarray, gaussian_r: np.ndarray) -> tuple[float, float, np.nda
     return nu, lr, scatter
 
 
-def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray) -> np.ndarray:
-    """Correlation form of the Student-t scatter of t-scores x (n, d) by fixed-point iteration."""
+def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+    """Correlation form of the Student-t scatter of t-scores x (n, d) by fixed-point iteration;
+    `floor`: the eigenvalue floor (`eigen_floor` of the rows the scores come from)."""
     n, d = x.shape
     s = start
     for _ in range(EM_STEPS):
@@ -207,7 +218,7 @@ def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray) -> np.ndarray:
         wt = (nu + d) / (nu + (w * w).sum(axis=1))
         s = (x * wt[:, None]).T @ x / n
         sd = 1.0 / np.sqrt(np.diag(s))
-        s = _nearest_correlation(s * sd[:, None] * sd[None, :])
+        s = _nearest_correlation(s * sd[:, None] * sd[None, :], floor)
     return s
 
 
@@ -228,14 +239,15 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
     if gaussian_r is None:
         gaussian_r = correlation(z)
     nu, lr = math.inf, 0.0
-    r = _nearest_correlation(gaussian_r)
+    floor = eigen_floor(n)
+    r = _nearest_correlation(gaussian_r, floor)
     if n <= d + 2:  # R is singular: shrink it (Wishart's correction needs n > d)
         lam = d / (n + d)
         r = _nearest_correlation((1.0 - lam) * r + lam * np.eye(d))
     else:  # with fewer rows the profile says nothing about nu
         nu, lr, scatter = _fit_nu(z[subset_rows(z, PROFILE_ROWS)], r)
         if not math.isinf(nu):
-            r = _t_scatter(t_scores(z, nu), nu, scatter) if n > PROFILE_ROWS else scatter
+            r = _t_scatter(t_scores(z, nu), nu, scatter, floor) if n > PROFILE_ROWS else scatter
     raw, corrected, rho = gaussian_term(r, dx, n)
     c = 0.0 if math.isinf(nu) else t_correction(nu, dx, dy)
     se = math.sqrt(float((rho**2).sum()) / n + dx * dy / (2.0 * n * n))

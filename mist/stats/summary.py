@@ -39,7 +39,7 @@ from scipy.stats import f as f_dist
 
 from mist.stats.elliptical import (
     PROFILE_ROWS, EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, correlation,
-    fit_elliptical, gaussian_term, t_scores,
+    eigen_floor, fit_elliptical, gaussian_term, t_scores,
 )
 from mist.stats.scores import subset_rows, normal_scores
 
@@ -124,7 +124,7 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     if math.isinf(fit.nu):
         gauss, raw = fit.gaussian_mi, fit.raw_gaussian_mi
     else:  # the Gaussian copula's own term, beside the t core's
-        raw, gauss, _ = gaussian_term(_nearest_correlation(r), dx, n)
+        raw, gauss, _ = gaussian_term(_nearest_correlation(r, eigen_floor(n)), dx, n)
     mardia, excess, ratios, _ = _evidence(z, r, dx)
     top = np.zeros(_TOP_RHO)
     k = min(_TOP_RHO, fit.rho.shape[0])
