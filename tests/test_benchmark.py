@@ -255,18 +255,20 @@ def test_select_release_scores_every_candidate_on_the_same_sets(tmp_path, checkp
     import subprocess
     import sys
 
-    gen = tmp_path / "small.yaml"
-    gen.write_text("defaults:\n  - default\n  - _self_\nn: [40, 60]\ndx: [1, 2]\ndy: [1, 2]\n")
+    gens = [tmp_path / "small.yaml", tmp_path / "wide.yaml"]
+    gens[0].write_text("defaults:\n  - default\n  - _self_\nn: [40, 60]\ndx: [1, 2]\ndy: [1, 2]\n")
+    gens[1].write_text("defaults:\n  - default\n  - _self_\nn: [40, 60]\ndx: [3, 4]\ndy: [3, 4]\n")
     (tmp_path / "default.yaml").write_text((ROOT / "configs" / "generator" / "default.yaml").read_text())
     out = tmp_path / "selection.json"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "select_release.py"), str(checkpoint), str(checkpoint),
-                           "--generator", str(gen), "--sets", "8", "--threads", "1", "--out", str(out)],
+                           "--generator", *map(str, gens), "--sets", "8", "--threads", "1", "--out", str(out)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     rows = json.loads(out.read_text())["rows"]
-    assert len(rows) == 2 and rows[0]["sets"] == 8
-    assert rows[0] == {**rows[1]}  # one release twice: the same sets, the same scores
-    assert 0.0 <= rows[0]["cover90"] <= 1.0 and rows[0]["pinball"] > 0 and "| pinball |" in done.stdout
+    assert [r["generator"] for r in rows] == [str(gens[0])] * 2 + [str(gens[1])] * 2 and rows[0]["sets"] == 8
+    assert rows[0] == {**rows[1]} and rows[2] == {**rows[3]}  # one release twice: the same sets, the same scores
+    assert rows[0]["pinball"] != rows[2]["pinball"]  # a table per generator, each on its own sets
+    assert 0.0 <= rows[0]["cover90"] <= 1.0 and rows[0]["pinball"] > 0 and done.stdout.count("| pinball |") == 2
 
 
 def test_select_release_scores_the_average_and_the_last_step_of_a_run(tmp_path):
