@@ -183,3 +183,28 @@ def test_split_mi_respects_total_cap_and_count():
             assert s.max() <= CAP + 1e-12 and s.min() >= 0
     with pytest.raises(ValueError):
         split_mi(rng, 9.0, 1, CAP)
+
+
+def test_student_t_can_carry_the_mi_by_its_tails_alone():
+    """Uncorrelated coordinates, dependent only through the shared scale (BMI's student-identity):
+    every correlation 0, the label all dof correction, and the label still exact."""
+    import math
+
+    from data_gen import FAMILIES
+    from data_gen.families.student_t import t_correction
+
+    fam = FAMILIES["student_t"]
+    opts = fam.options({"tail_only_prob": 1.0})
+    rng = np.random.default_rng(0)
+    joint = fam.draw(rng, 2, 2, 0.4, 8.0, opts)
+    assert joint.g.mi == 0.0 and joint.mi == pytest.approx(0.4, rel=1e-9)
+    assert joint.mi == pytest.approx(t_correction(joint.dof, 2, 2))
+    a, b = joint.g.sample_canonical(rng, 20000)  # the Gaussian under the shared scale: X, Y uncorrelated
+    assert np.abs(a.T @ b / len(a)).max() < 0.05
+    x, y = joint.sample(rng, 20000)
+    lr = joint.log_ratio(x, y)
+    assert abs(lr.mean() - joint.mi) < 5 * lr.std() / math.sqrt(len(lr))
+    heavy = fam.draw(rng, 2, 2, 3.0, 8.0, opts)  # more than the tails can carry at the lowest nu
+    assert heavy.g.mi > 0
+    with pytest.raises(ValueError, match="tail_only_prob"):
+        fam.check_options({"tail_only_prob": 1.5}, "family_options.student_t")

@@ -104,27 +104,36 @@ class StudentT(Family):
     coordinate-aligned or (with probability `dense_prob`) mixed by dense matrices.
 
     When the target MI is below c(nu, dx, dy), nu is raised until c equals a uniform fraction
-    (0.05 to 0.95) of the target, and the Gaussian term supplies the rest.
+    (0.05 to 0.95) of the target, and the Gaussian term supplies the rest. With probability
+    `tail_only_prob`, a target that heavy tails alone can carry (at most c at the lowest nu) is
+    carried by them alone: every correlation is 0 and nu solves c(nu) = target (uncorrelated
+    coordinates, dependent only through their shared scale, as BMI's "student-identity" tasks).
     """
 
     name = "student_t"
     elliptical = True
-    defaults = {"dof": [1.0, 20.0], "dense_prob": 0.5, "max_condition": 10.0}
+    defaults = {"dof": [1.0, 20.0], "dense_prob": 0.5, "max_condition": 10.0, "tail_only_prob": 0.0}
 
     def check_options(self, options: Mapping[str, Any], where: str) -> None:
         super().check_options(options, where)
         check_range_option(options, "dof", where, 0.1, 1e4)
-        if not 0 <= float(options.get("dense_prob", 0.5)) <= 1:
-            raise ValueError(f"generator config '{where}.dense_prob' must be in [0, 1]")
+        for key in ("dense_prob", "tail_only_prob"):
+            if not 0 <= float(options.get(key, 0.0)) <= 1:
+                raise ValueError(f"generator config '{where}.{key}' must be in [0, 1]")
 
     def draw(self, rng, dx, dy, mi, max_mi_per_dim, options):
+        lowest = float(options["dof"][0])
         lo, hi = (math.log(float(v)) for v in options["dof"])
         dof = math.exp(rng.uniform(lo, hi))
         c = t_correction(dof, dx, dy)
-        if c > mi:
+        tails = float(options["tail_only_prob"])
+        tails_only = tails > 0 and rng.uniform() < tails and 0 < mi <= t_correction(lowest, dx, dy)
+        if tails_only:
+            dof = _solve_dof(mi, dx, dy, lowest)
+        elif c > mi:
             dof = _solve_dof(mi * rng.uniform(0.05, 0.95), dx, dy, dof)
-            c = t_correction(dof, dx, dy)
-        gauss_mi = max(0.0, mi - c)
+        c = t_correction(dof, dx, dy)
+        gauss_mi = 0.0 if tails_only else max(0.0, mi - c)
         pair_mi = split_mi(rng, gauss_mi, min(dx, dy), max_mi_per_dim)
         ix, iy = pair_layout(rng, dx, dy, len(pair_mi))
         if rng.uniform() < float(options["dense_prob"]):
