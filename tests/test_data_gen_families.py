@@ -188,11 +188,6 @@ def test_split_mi_respects_total_cap_and_count():
 def test_student_t_can_carry_the_mi_by_its_tails_alone():
     """Uncorrelated coordinates, dependent only through the shared scale (BMI's student-identity):
     every correlation 0, the label all dof correction, and the label still exact."""
-    import math
-
-    from data_gen import FAMILIES
-    from data_gen.families.student_t import t_correction
-
     fam = FAMILIES["student_t"]
     opts = fam.options({"tail_only_prob": 1.0})
     rng = np.random.default_rng(0)

@@ -146,8 +146,8 @@ def test_swirl_turns_by_the_whole_norm_and_keeps_it():
     small = (r2 < 4) & (r2 * abs(b.v) < 3)  # angles below pi (b.v: radians per unit |x|^2), so arctan2 returns them unwrapped
     ratio = turn[small] / (b.v * r2[small])
     assert ratio.min() > 0.95 and ratio.max() <= 1 + 1e-9  # v |x|^2, softened far below 16 d
-    moved = x.copy()
-    moved[:, 2:] *= 1.5  # the same plane coordinates, louder noise elsewhere: a different turn
+    moved = x + 0.5 * off_plane  # the same plane coordinates, louder coordinates elsewhere: a different turn
+    np.testing.assert_allclose(moved @ b.u, p, atol=1e-12)
     assert np.abs(b.forward(moved) @ b.u - p).mean() != pytest.approx(np.abs(q - p).mean(), rel=0.05)
 
 
