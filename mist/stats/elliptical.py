@@ -188,8 +188,10 @@ def _best_nu(ll: np.ndarray) -> float:
     return float(round(nu, 3))
 
 
-def _fit_nu(z: np.ndarray, gaussian_r: np.ndarray) -> tuple[float, float, np.ndarray | None]:
+def _fit_nu(z: np.ndarray, gaussian_r: np.ndarray,
+            floor: float) -> tuple[float, float, np.ndarray | None]:
     """(nu, lr, t scatter on z) chosen on the rows z; nu = inf unless lr clears the threshold.
+    `floor`: the eigenvalue floor of the scatter (`eigen_floor` of z's rows).
 
     The Gaussian copula is scored with its own estimate of R (normal-score correlations), a t
     copula with the t scatter at its nu: each model at its best, so that a noisy R cannot make
@@ -199,7 +201,7 @@ def _fit_nu(z: np.ndarray, gaussian_r: np.ndarray) -> tuple[float, float, np.nda
     if ll.max() <= gauss:  # not even a hint of heavy tails
         return math.inf, 2.0 * (float(ll.max()) - gauss), None
     nu = _best_nu(ll)
-    scatter = _t_scatter(t_scores(z, nu), nu, gaussian_r)
+    scatter = _t_scatter(t_scores(z, nu), nu, gaussian_r, floor)
     ll, _ = _profile(z, scatter)  # once more with R fitted under the t copula
     nu = _best_nu(ll)
     lr = 2.0 * (float(ll.max()) - gauss)
@@ -208,7 +210,7 @@ def _fit_nu(z: np.ndarray, gaussian_r: np.ndarray) -> tuple[float, float, np.nda
     return nu, lr, scatter
 
 
-def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray, floor: float) -> np.ndarray:
     """Correlation form of the Student-t scatter of t-scores x (n, d) by fixed-point iteration;
     `floor`: the eigenvalue floor (`eigen_floor` of the rows the scores come from)."""
     n, d = x.shape
@@ -245,7 +247,8 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
         lam = d / (n + d)
         r = _nearest_correlation((1.0 - lam) * r + lam * np.eye(d))
     else:  # with fewer rows the profile says nothing about nu
-        nu, lr, scatter = _fit_nu(z[subset_rows(z, PROFILE_ROWS)], r)
+        rows = subset_rows(z, PROFILE_ROWS)
+        nu, lr, scatter = _fit_nu(z[rows], r, eigen_floor(len(rows)))
         if not math.isinf(nu):
             r = _t_scatter(t_scores(z, nu), nu, scatter, floor) if n > PROFILE_ROWS else scatter
     raw, corrected, rho = gaussian_term(r, dx, n)
