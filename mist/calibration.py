@@ -8,6 +8,11 @@ sampling interval where its gate is closed) stays narrow and a wide one widens i
 an additive offset would give every set the same widening. The card of a release stores the
 offsets; `apply_calibration` shifts a prediction and keeps the quantiles ordered.
 
+The median keeps a zero offset: calibration sets the width of the intervals, not the point
+estimate. A median offset makes the median unbiased under the calibration prior only; on a
+bin whose misses are high-MI sets it moved every set up in proportion to its width, and cost
+BMI (n = 5,000) 0.069 -> 0.092 nats of MAE.
+
 References:
     Romano, Patterson and Candes, "Conformalized Quantile Regression", NeurIPS (2019).
     Sesia and Candes, "A comparison of some conformal quantile regression methods", Stat (2020).
@@ -69,12 +74,15 @@ def fit_calibration(
         m = int(sel.sum())
         row = []
         for k, tau in enumerate(levels):
+            if tau == 0.5:  # the point estimate stays the network's
+                row.append(0.0)
+                continue
             # finite-sample conformal quantile: the ceil(tau (m + 1))-th smallest residual
             rank = min(max(math.ceil(tau * (m + 1)), 1), m)
             row.append(float(np.sort(resid[:, k])[rank - 1]))
         offsets.append(row)
     return {
-        "method": "split-conformal per quantile level, by n bin, in log(1 + nats)"
+        "method": "split-conformal per quantile level (the median unshifted), by n bin, in log(1 + nats)"
         + (", in units of the predicted 90% width" if scaled else ""),
         "scaled": scaled,
         "levels": [float(t) for t in levels],
@@ -85,14 +93,23 @@ def fit_calibration(
 
 
 def apply_calibration(pred: torch.Tensor, n: int, calibration: dict[str, Any] | None) -> torch.Tensor:
-    """Shift predicted quantiles (B, K) of log(1 + MI) for sets of n samples; keeps them sorted."""
+    """Shift predicted quantiles (B, K) of log(1 + MI) for sets of n samples; keeps them sorted,
+    on each side of the median when the card names the levels."""
     if not calibration:
         return pred
     row = torch.as_tensor(calibration["offsets"][_bin_index(n, calibration["edges"])], dtype=pred.dtype, device=pred.device)
     if calibration.get("scaled", False):  # cards before scaled calibration hold additive offsets
         row = row * (pred[..., -1:] - pred[..., :1]).clamp_min(MIN_WIDTH)
     shifted = pred + row
-    return torch.sort(shifted, dim=-1).values
+    levels = list(calibration.get("levels", []))
+    if 0.5 not in levels:
+        return torch.sort(shifted, dim=-1).values
+    # ordered on each side of the median, which stays where it is
+    k = levels.index(0.5)
+    centre = shifted[..., k : k + 1]
+    low = torch.sort(torch.minimum(shifted[..., :k], centre), dim=-1).values
+    high = torch.sort(torch.maximum(shifted[..., k + 1 :], centre), dim=-1).values
+    return torch.cat([low, centre, high], dim=-1)
 
 
 def coverage(pred_nats: np.ndarray, mi: np.ndarray, levels: Sequence[float], lo: float, hi: float) -> float:

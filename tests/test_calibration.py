@@ -38,6 +38,19 @@ def test_scaled_offsets_cover_easy_and_hard_sets_and_keep_the_easy_ones_narrow()
     assert width[sd > 0.1].mean() > 2.5
 
 
+@pytest.mark.parametrize("scaled", [True, False])
+def test_calibration_sets_the_intervals_and_leaves_the_point_estimate_alone(scaled):
+    """Predictions biased low: the intervals move to cover the truth, the median does not move."""
+    rng = np.random.default_rng(2)
+    pred, target, _ = _sets(rng, 2000)
+    pred = pred - 0.3
+    cal = fit_calibration(pred, target, np.full(len(target), 1000), LEVELS, EDGES, scaled=scaled)
+    assert cal["offsets"][0][LEVELS.index(0.5)] == 0.0
+    q = _calibrated(pred, cal)
+    np.testing.assert_allclose(q[:, 2], pred[:, 2])
+    assert coverage(q, target, LEVELS, 0.05, 0.95) > coverage(pred, target, LEVELS, 0.05, 0.95) + 0.05
+
+
 def test_additive_offsets_widen_every_set_alike():
     rng = np.random.default_rng(1)
     pred, target, _ = _sets(rng, 4000)
@@ -65,7 +78,8 @@ def test_calibrated_quantiles_stay_ordered(scaled):
 
 def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why(tmp_path):
     """The script fits offsets per n bin on fresh sets, keeps a bin's offsets only if they bring
-    its check coverage closer to 0.90, and writes the choice and both coverages into the card."""
+    its check coverage closer to 0.90, and writes the choice and both coverages into the card;
+    the predictions it keeps refit the card later, and only for the weights that made them."""
     import subprocess
     import sys
     from pathlib import Path
@@ -80,10 +94,22 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
     ranges = {"n": [16, 8192], "dx": [1, 2], "dy": [1, 2], "mi": [0.0, 2.0], "max_mi_per_dim": 8.0}
     save_release(net, {"trained_ranges": ranges, "training": {"generator": gen}}, tmp_path / "m")
     script = Path(__file__).parents[1] / "scripts" / "calibrate_checkpoint.py"
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "40", "--threads", "1"],
-                         capture_output=True, text=True, check=False)
+    sets = str(tmp_path / "sets.npz")
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "40", "--threads", "1",
+                          "--save-sets", sets], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     cal = load_release(tmp_path / "m")[1]["calibration"]
+    # the kept predictions refit the same calibration without drawing sets again, for these weights only
+    again = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--from-sets", sets],
+                           capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert load_release(tmp_path / "m")[1]["calibration"] == cal
+    torch.manual_seed(1)
+    other = MISTNetwork(NetworkConfig(hidden=8, sample_hidden=8, heads=2, blocks=1, sample_blocks=1, inducing_points=2))
+    save_release(other, {"trained_ranges": ranges, "training": {"generator": gen}}, tmp_path / "o")
+    refused = subprocess.run([sys.executable, str(script), str(tmp_path / "o"), "--from-sets", sets],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "other weights" in refused.stderr
     assert cal["bins"] == ["16-63", "64-255", "256-1023", "1024-4095", "4096-8192"]
     assert len(cal["kept"]) == len(cal["offsets"]) == 5
     check = cal["check"]
