@@ -186,3 +186,28 @@ def test_the_fitted_model_check_is_quiet_on_elliptical_copulas_and_not_elsewhere
     assert noise[2] > 0.5  # bounded noise: the spread does not follow the model in the tails
     spiral = _check_features({"families": ["gaussian_dense"], "transforms": ["spiral"], "min_chain": 1, "max_chain": 1})
     assert spiral[0] > 0.4  # a swirl: the direction depends on the radius
+
+
+def _sparse_sets(kind: str, seed: int, n: int = 3000, d: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """d + d dims, two pairs at correlation 0.8; Student-t (nu = 3) or with one plane of X
+    turned by its squared radius / d (a swirl, BMI's spiral) when asked."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    y[:, :2] = 0.8 * x[:, :2] + 0.6 * y[:, :2]
+    if kind == "student_t":
+        w = np.sqrt(rng.chisquare(3.0, n) / 3.0)[:, None]
+        x, y = x / w, y / w
+    if kind == "swirl":
+        a = (x**2).sum(axis=1) / d
+        x[:, 0], x[:, 1] = np.cos(a) * x[:, 0] - np.sin(a) * x[:, 1], np.sin(a) * x[:, 0] + np.cos(a) * x[:, 1]
+    return x, y
+
+
+def test_direction_coupling_sees_a_swirled_plane_among_many_coordinates():
+    """Under any elliptical copula the squared direction coordinates are coupled only by the
+    sphere's -1 / (d - 1); one swirled plane among 16 coordinates stands out."""
+    col = FEATURE_NAMES.index("direction_coupling")
+    read = {kind: [summarize(*_sparse_sets(kind, s)).features[col] for s in range(3)]
+            for kind in ("gaussian", "student_t", "swirl")}
+    assert max(read["gaussian"] + read["student_t"]) < 0.55
+    assert min(read["swirl"]) > 0.65
