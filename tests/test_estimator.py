@@ -142,6 +142,20 @@ def test_estimate_batch_equals_single_estimates(est):
         assert list(r.quantiles.values()) == pytest.approx(list(single.quantiles.values()), rel=1e-5, abs=1e-6)
 
 
+def test_estimate_batch_reads_class_labels_like_estimate(est):
+    rng = np.random.default_rng(5)
+    cases = []
+    for n in (300, 500):
+        labels = rng.integers(0, 3, n)
+        cases.append((labels[:, None] + rng.standard_normal((n, 2)), labels))
+    batch = quiet(est.estimate_batch, cases, y_discrete=True, units="bits")
+    for (x, y), r in zip(cases, batch):
+        single = quiet(est.estimate, x, y, y_discrete=True, units="bits")
+        assert (r.n, r.mi, r.lower, r.upper) == (single.n, single.mi, single.lower, single.upper)
+    with pytest.raises(ValueError, match=r"pairs\[1\]: "):
+        est.estimate_batch([cases[0], (cases[1][0], cases[1][1][:-1])], y_discrete=True)
+
+
 def test_estimate_batch_names_the_bad_pair(est):
     good = gaussian(100)[:2]
     with pytest.raises(ValueError, match=r"pairs\[1\]: x has 100 samples but y has 99"):

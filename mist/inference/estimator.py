@@ -210,12 +210,14 @@ class MIEstimator:
             return result
         return self.estimate_pairs([as_pair(x, y)], units=units, check=check)[0]
 
-    def estimate_batch(self, pairs: Iterable[tuple[Any, Any]], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
+    def estimate_batch(
+        self, pairs: Iterable[tuple[Any, Any]], *, units: str = "nats", check: bool = False, y_discrete: bool = False
+    ) -> list[EstimateResult]:
         """Estimate several samples at once; sets of equal (n, dx, dy) share forward passes.
 
         Arguments:
             pairs: (x, y) pairs, each as in `estimate`.
-            units, check: as in `estimate`.
+            units, check, y_discrete: as in `estimate` (y_discrete: every y is class labels).
 
         Returns:
             One EstimateResult per pair, in order (equal to `estimate` on each, up to float
@@ -228,9 +230,13 @@ class MIEstimator:
             except (TypeError, ValueError):
                 raise ValueError(f"pairs[{i}] is not an (x, y) pair; pass a list of (x, y) tuples") from None
             try:
-                validated.append(as_pair(x, y))
+                validated.append(estimate_discrete(x, y, units=units, check=check) if y_discrete else as_pair(x, y))
             except ValueError as e:
                 raise ValueError(f"pairs[{i}]: {e}") from None
+        if y_discrete:
+            for result in validated:
+                _issue(result.warnings)
+            return validated
         return self.estimate_pairs(validated, units=units, check=check)
 
     # ------------------------------------------------------------------ internals
