@@ -73,7 +73,7 @@ def main() -> None:
     digest = weights_digest(net)
     if a.from_sets:
         saved = np.load(a.from_sets)
-        if str(saved["weights"]) != digest:
+        if "weights" not in saved or str(saved["weights"]) != digest:
             sys.exit(f"{a.from_sets} holds predictions of other weights; calibrate without --from-sets")
         pf, tf, nf, pc, tc, nc = (saved[k] for k in ("pf", "tf", "nf", "pc", "tc", "nc"))
     else:
