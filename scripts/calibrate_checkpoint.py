@@ -69,7 +69,6 @@ def main() -> None:
     net, card = load_release(a.checkpoint)
     net.eval()
     levels = card["quantile_levels"]
-    sampler = make_sampler(card["training"]["generator"])
     digest = weights_digest(net)
     if a.from_sets:
         saved = np.load(a.from_sets)
@@ -77,6 +76,7 @@ def main() -> None:
             sys.exit(f"{a.from_sets} holds predictions of other weights; calibrate without --from-sets")
         pf, tf, nf, pc, tc, nc = (saved[k] for k in ("pf", "tf", "nf", "pc", "tc", "nc"))
     else:
+        sampler = make_sampler(card["training"]["generator"])
         rng = np.random.default_rng(a.seed)
         fit_parts, check_parts = [], []
         for lo, hi in zip(EDGES[:-1], EDGES[1:]):

@@ -192,8 +192,7 @@ def _sparse_sets(kind: str, seed: int, n: int = 3000, d: int = 8) -> tuple[np.nd
     """d + d dims, two pairs at correlation 0.8; Student-t (nu = 3) or with one plane of X
     turned by its squared radius / d (a swirl, BMI's spiral) when asked."""
     rng = np.random.default_rng(seed)
-    x, y = rng.standard_normal((n, d)), rng.standard_normal((n, d))
-    y[:, :2] = 0.8 * x[:, :2] + 0.6 * y[:, :2]
+    x, y, _ = _gaussian(rng, n, [0.8, 0.8], d, d)
     if kind == "student_t":
         w = np.sqrt(rng.chisquare(3.0, n) / 3.0)[:, None]
         x, y = x / w, y / w

@@ -185,8 +185,8 @@ def _fitted_model_check(z: np.ndarray, dx: int, fit: EllipticalFit) -> list[floa
     q = np.maximum((w * w).sum(axis=1), 1e-300)
     lq = np.log(q)
     lq = (lq - lq.mean()) / max(lq.std(), 1e-12)
-    u = w * w / q[:, None]
-    u = (u - u.mean(axis=0)) / np.maximum(u.std(axis=0), 1e-12)
+    v2 = w * w / q[:, None]  # squared direction coordinates
+    u = (v2 - v2.mean(axis=0)) / np.maximum(v2.std(axis=0), 1e-12)
     radial = math.sqrt(m) * math.sqrt(float(((lq[:, None] * u).mean(axis=0) ** 2).mean()))
 
     ax, ay = _inv_sqrt(r[:dx, :dx]), _inv_sqrt(r[dx:, dx:])
@@ -202,7 +202,7 @@ def _fitted_model_check(z: np.ndarray, dx: int, fit: EllipticalFit) -> list[floa
         tails, centre = size > np.quantile(size, 0.9), size < np.quantile(size, 0.5)
         spread += 0.5 * np.array([_log_median_ratio(ratio[rows], law) for rows in (slice(None), tails, centre)])
     radial = math.asinh(radial / 4.0) if math.isfinite(radial) else 0.0
-    return [radial, *spread.tolist(), _direction_coupling(w * w / q[:, None])]
+    return [radial, *spread.tolist(), _direction_coupling(v2)]
 
 
 def _direction_coupling(v2: np.ndarray) -> float:
