@@ -89,16 +89,22 @@ def test_core_reads_high_mi_up_to_what_n_ranks_resolve():
 
 
 def test_core_reads_high_student_t_mi_where_heavy_tails_are_fitted():
-    """A t copula at 5.45 nats (rho = 0.99999, nu = 3): the t scatter, fitted on the profile's
-    rows, keeps eigenvalues down to what those rows resolve instead of a fixed 1e-4."""
+    """A t copula at 5.45 nats (rho = 0.99999, nu = 3), n = 500, eight draws: the t scatter,
+    fitted on the profile's rows, keeps eigenvalues down to what those rows resolve. A fixed
+    floor of 1e-4 capped every draw at 4.48 nats."""
     rng = np.random.default_rng(0)
     rho, nu, n = 0.99999, 3.0, 500
-    g = rng.standard_normal((n, 2))
-    g[:, 1] = rho * g[:, 0] + math.sqrt(1 - rho**2) * g[:, 1]
-    x = g / np.sqrt(rng.chisquare(nu, n) / nu)[:, None]
     exact = -0.5 * math.log1p(-rho**2) + t_correction(nu, 1, 1)
-    fit = summarize(x[:, :1], x[:, 1:]).fit
-    assert math.isfinite(fit.nu) and fit.mi == pytest.approx(exact, abs=0.25)
+    reads = []
+    for _ in range(8):
+        g = rng.standard_normal((n, 2))
+        g[:, 1] = rho * g[:, 0] + math.sqrt(1 - rho**2) * g[:, 1]
+        x = g / np.sqrt(rng.chisquare(nu, n) / nu)[:, None]
+        fit = summarize(x[:, :1], x[:, 1:]).fit
+        assert math.isfinite(fit.nu)
+        reads.append(fit.mi)
+    assert np.median(reads) == pytest.approx(exact, abs=0.2)
+    assert min(reads) > exact - 0.5
 
 
 def test_core_keeps_the_gaussian_copula_at_independence():
