@@ -3,8 +3,11 @@
     python scripts/calibrate_checkpoint.py checkpoints/mist-default --sets-per-bin 300
 
 Draws a fresh calibration meta-set from the generator the checkpoint was trained on (new seeds,
-so no set was seen in training), predicts quantiles, fits one offset per level and n bin
-(mist.calibration), and reports coverage before and after on a second, independent half.
+so no set was seen in training; --generator names another, e.g. the broad prior `default`),
+predicts quantiles, fits one offset per level and n bin (mist.calibration), and reports
+coverage before and after on a second, independent half. The last bin holds sets beyond the
+trained n (8,193-32,768 samples by default): its offsets apply to every larger set, where the
+network's own quantiles extrapolate.
 
 A bin keeps its offsets only where they bring the check half's 90% coverage materially closer
 to 0.90 (by more than --min-gain); elsewhere the network's own quantiles stand (zero offsets).
@@ -28,8 +31,10 @@ import numpy as np
 import torch
 from rich.progress import track
 
+EDGES = [16, 64, 256, 1024, 4096, 8193, 32769]  # the last bin: beyond the trained n (8,192)
+
 from data_gen import make_sampler
-from mist.calibration import DEFAULT_EDGES as EDGES
+from mist.benchmark.cases import load_generator
 from mist.calibration import apply_calibration, coverage, fit_calibration
 from mist.inference.forward import predict_log1p
 from mist.release import load_release, release_paths, save_release
@@ -58,8 +63,14 @@ def main() -> None:
     p.add_argument("checkpoint", help="release checkpoint path (NAME, NAME.json or NAME.safetensors)")
     p.add_argument("--sets-per-bin", type=int, default=300, help="calibration sets per n bin (half fit, half check)")
     p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--generator", help="generator config to draw the sets from (name in configs/generator or a path); "
+                   "default: the checkpoint's training generator")
+    p.add_argument("--edges", type=int, nargs="+", default=EDGES,
+                   help="n bin edges; the sets of the last bin are drawn below its upper edge, its offsets apply above it too")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--additive", action="store_true", help="additive offsets (default: in units of each predicted width)")
+    p.add_argument("--widen-only", action="store_true",
+                   help="offsets may widen the network's intervals, never narrow them (mist.calibration)")
     p.add_argument("--min-gain", type=float, default=0.01,
                    help="keep a bin's offsets only if they bring its check coverage this much closer to 0.90")
     p.add_argument("--save-sets", metavar="NPZ", help="also save the predictions and targets, to compare methods offline")
@@ -75,22 +86,27 @@ def main() -> None:
         if "weights" not in saved or str(saved["weights"]) != digest:
             sys.exit(f"{a.from_sets} holds predictions of other weights; calibrate without --from-sets")
         pf, tf, nf, pc, tc, nc = (saved[k] for k in ("pf", "tf", "nf", "pc", "tc", "nc"))
+        edges = [int(e) for e in saved["edges"]] if "edges" in saved else a.edges
+        generator = str(saved["generator"]) if "generator" in saved else "the training generator"
     else:
-        sampler = make_sampler(card["training"]["generator"])
+        edges = a.edges
+        generator = f"generator {a.generator}" if a.generator else "the training generator"
+        sampler = make_sampler(load_generator(a.generator) if a.generator else card["training"]["generator"])
         rng = np.random.default_rng(a.seed)
         fit_parts, check_parts = [], []
-        for lo, hi in zip(EDGES[:-1], EDGES[1:]):
+        for lo, hi in zip(edges[:-1], edges[1:]):
             fit_parts.append(predict(net, sampler, rng, lo, hi, a.sets_per_bin // 2))
             check_parts.append(predict(net, sampler, rng, lo, hi, a.sets_per_bin - a.sets_per_bin // 2))
         pf, tf, nf = (np.concatenate(v) for v in zip(*fit_parts))
         pc, tc, nc = (np.concatenate(v) for v in zip(*check_parts))
     if a.save_sets:
-        np.savez(a.save_sets, pf=pf, tf=tf, nf=nf, pc=pc, tc=tc, nc=nc, levels=levels, weights=digest)
-    calib = fit_calibration(pf, tf, nf, levels, EDGES, scaled=not a.additive)
+        np.savez(a.save_sets, pf=pf, tf=tf, nf=nf, pc=pc, tc=tc, nc=nc, levels=levels, weights=digest,
+                 edges=edges, generator=generator)
+    calib = fit_calibration(pf, tf, nf, levels, edges, scaled=not a.additive, widen_only=a.widen_only)
 
     def report(pred, target, ns, cal):
         rows = {}
-        for lo, hi in zip(EDGES[:-1], EDGES[1:]):
+        for lo, hi in zip(edges[:-1], edges[1:]):
             sel = (ns >= lo) & (ns < hi)
             q = torch.stack([apply_calibration(torch.from_numpy(pred[i])[None], int(ns[i]), cal)[0] for i in np.flatnonzero(sel)])
             nats, mi = np.expm1(q.clamp_min(0).numpy()), np.expm1(target[sel])
@@ -113,7 +129,7 @@ def main() -> None:
     calib["bins"], calib["kept"] = list(before), kept  # the card's JSON sorts keys: "bins" keeps the edge order
     calib["method"] += f"; a bin keeps its offsets only if they bring its check coverage > {a.min_gain} closer to 0.90"
     calib["check"] = {"before": before, "after": report(pc, tc, nc, calib), "fitted": after}
-    calib["generator"] = "the training generator, fresh seeds"
+    calib["generator"] = f"{generator}, fresh seeds"
     card["calibration"] = calib
     weights, card_path = save_release(net, card, release_paths(a.checkpoint)[0].with_suffix(""))  # re-binds card and weights
     print(json.dumps(calib["check"], indent=2))

@@ -51,6 +51,21 @@ def test_calibration_sets_the_intervals_and_leaves_the_point_estimate_alone(scal
     assert coverage(q, target, LEVELS, 0.05, 0.95) > coverage(pred, target, LEVELS, 0.05, 0.95) + 0.05
 
 
+def test_widen_only_calibration_never_narrows_an_interval():
+    """Predictions too wide below and too narrow above: the upper side widens, the lower stays."""
+    rng = np.random.default_rng(3)
+    pred, target, _ = _sets(rng, 2000)
+    pred = pred - 0.3 * (pred - pred[:, 2:3])  # shrink both sides...
+    pred[:, :2] -= 3.0  # ...then push the lower ones far down: free offsets would raise them
+    free = fit_calibration(pred, target, np.full(len(target), 1000), LEVELS, EDGES)
+    cal = fit_calibration(pred, target, np.full(len(target), 1000), LEVELS, EDGES, widen_only=True)
+    assert free["offsets"][0][0] > 0 and cal["offsets"][0][0] == 0.0 and cal["widen_only"] is True
+    assert free["offsets"][0][-1] > 0 and cal["offsets"][0][-1] == pytest.approx(free["offsets"][0][-1])
+    q = _calibrated(pred, cal)
+    assert np.all(q[:, 0] <= pred[:, 0] + 1e-12) and np.all(q[:, -1] >= pred[:, -1] - 1e-12)
+    np.testing.assert_allclose(q[:, :2], pred[:, :2])
+
+
 def test_additive_offsets_widen_every_set_alike():
     rng = np.random.default_rng(1)
     pred, target, _ = _sets(rng, 4000)
@@ -96,11 +111,11 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
     script = Path(__file__).parents[1] / "scripts" / "calibrate_checkpoint.py"
     sets = str(tmp_path / "sets.npz")
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "40", "--threads", "1",
-                          "--save-sets", sets], capture_output=True, text=True, check=False)
+                          "--widen-only", "--save-sets", sets], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     cal = load_release(tmp_path / "m")[1]["calibration"]
     # the kept predictions refit the same calibration without drawing sets again, for these weights only
-    again = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--from-sets", sets],
+    again = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--widen-only", "--from-sets", sets],
                            capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert load_release(tmp_path / "m")[1]["calibration"] == cal
@@ -110,8 +125,11 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
     refused = subprocess.run([sys.executable, str(script), str(tmp_path / "o"), "--from-sets", sets],
                              capture_output=True, text=True, check=False)
     assert refused.returncode != 0 and "other weights" in refused.stderr
-    assert cal["bins"] == ["16-63", "64-255", "256-1023", "1024-4095", "4096-8192"]
-    assert len(cal["kept"]) == len(cal["offsets"]) == 5
+    # the last bin holds sets beyond the trained n: its offsets apply to every larger set
+    assert cal["bins"] == ["16-63", "64-255", "256-1023", "1024-4095", "4096-8192", "8193-32768"]
+    assert len(cal["kept"]) == len(cal["offsets"]) == 6
+    assert cal["widen_only"] and all(r[0] <= 0 <= r[-1] for r in cal["offsets"])
+    assert cal["generator"] == "the training generator, fresh seeds"
     check = cal["check"]
     for key, kept, row in zip(cal["bins"], cal["kept"], cal["offsets"]):
         gain = abs(check["before"][key]["cover90"] - 0.9) - abs(check["fitted"][key]["cover90"] - 0.9)
