@@ -50,7 +50,8 @@ def test_shipped_experiments_compose_and_draw_batches(tmp_path, experiment):
 
 
 def test_the_users_prior_puts_a_share_of_sets_where_users_measure():
-    """refine_cpu's prior: 30% of sets at n >= 1000 and MI <= 3 nats, wide sides as often as narrow."""
+    """refine_cpu's prior: 40% of sets at n >= 1000 and MI <= 3 nats, wide sides as often as narrow,
+    and a tenth elliptical with both sides 16-32 wide (where the gate opened on sparse Gaussians)."""
     from data_gen import make_sampler
 
     with initialize_config_module(config_module="mist.configs", version_base="1.3"):
@@ -58,10 +59,11 @@ def test_the_users_prior_puts_a_share_of_sets_where_users_measure():
     sampler = make_sampler(cfg.data.generator)
     rng = np.random.default_rng(0)
     draws = [sampler.sample(rng, n=16) for _ in range(600)]  # n fixed: only the priors of MI and dims are drawn
-    users = [cfg.data.generator.mixture[k].weight for k in ("users_elliptical", "users_broad")]
-    assert sum(users) == pytest.approx(0.3)
+    users = [cfg.data.generator.mixture[k].weight for k in ("users_elliptical", "users_broad", "users_elliptical_wide")]
+    assert sum(users) == pytest.approx(0.4)
+    assert list(cfg.data.generator.mixture.users_elliptical_wide.generator.dx) == [16, 32]
     wide = np.mean([min(s.dx, s.dy) >= 16 for s in draws])
-    assert 0.07 < wide < 0.2  # log-uniform alone: about 4%; the users' uniform dims add about 7%
+    assert 0.14 < wide < 0.28  # log-uniform alone: about 2%; the users' uniform dims about 8%; the wide tenth 10%
 
 
 def test_smoke_training_exports_a_release_that_reproduces_the_module(tmp_path):
