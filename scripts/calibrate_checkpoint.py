@@ -1,6 +1,6 @@
 """Fit split-conformal quantile offsets for a release checkpoint and store them in its card.
 
-    python scripts/calibrate_checkpoint.py checkpoints/mist-default --sets-per-bin 300
+    python scripts/calibrate_checkpoint.py checkpoints/mist-default --generator default --widen-only
 
 Draws a fresh calibration meta-set from the generator the checkpoint was trained on (new seeds,
 so no set was seen in training; --generator names another, e.g. the broad prior `default`),
@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from rich.progress import track
 
-EDGES = [16, 64, 256, 1024, 4096, 8193, 32769]  # the last bin: beyond the trained n (8,192)
-
 from data_gen import make_sampler
 from mist.benchmark.cases import load_generator
 from mist.calibration import apply_calibration, coverage, fit_calibration
 from mist.inference.forward import predict_log1p
 from mist.release import load_release, release_paths, save_release
+
+EDGES = [16, 64, 256, 1024, 4096, 8193, 32769]  # the last bin: beyond the trained n (8,192)
 
 
 def predict(net, sampler, rng, n_lo, n_hi, count):

@@ -95,6 +95,7 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
     """The script fits offsets per n bin on fresh sets, keeps a bin's offsets only if they bring
     its check coverage closer to 0.90, and writes the choice and both coverages into the card;
     the predictions it keeps refit the card later, and only for the weights that made them."""
+    import json
     import subprocess
     import sys
     from pathlib import Path
@@ -138,3 +139,11 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
             assert row == [0.0] * 5
         # what ships: the fitted offsets where kept, the network's own quantiles elsewhere
         assert check["after"][key]["cover90"] == pytest.approx(check["fitted" if kept else "before"][key]["cover90"])
+    # another prior, other bins: the card names both
+    (tmp_path / "broad.yaml").write_text(json.dumps(dict(gen, dx=[1, 3], dy=[1, 3])))
+    other_prior = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "20", "--threads", "1",
+                                  "--generator", str(tmp_path / "broad.yaml"), "--edges", "16", "64", "256"],
+                                 capture_output=True, text=True, check=False)
+    assert other_prior.returncode == 0, other_prior.stderr
+    broad = load_release(tmp_path / "m")[1]["calibration"]
+    assert broad["generator"].endswith("broad.yaml, fresh seeds") and broad["bins"] == ["16-63", "64-255"]
