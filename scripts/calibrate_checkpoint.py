@@ -33,11 +33,11 @@ from rich.progress import track
 
 from data_gen import make_sampler
 from mist.benchmark.cases import load_generator
-from mist.calibration import apply_calibration, coverage, fit_calibration
+from mist.calibration import DEFAULT_EDGES, apply_calibration, coverage, fit_calibration
 from mist.inference.forward import predict_log1p
 from mist.release import load_release, release_paths, save_release
 
-EDGES = [16, 64, 256, 1024, 4096, 8193, 32769]  # the last bin: beyond the trained n (8,192)
+EDGES = [*DEFAULT_EDGES, 32769]  # the last bin: beyond the trained n (8,192)
 
 
 def predict(net, sampler, rng, n_lo, n_hi, count):
@@ -86,7 +86,7 @@ def main() -> None:
         if "weights" not in saved or str(saved["weights"]) != digest:
             sys.exit(f"{a.from_sets} holds predictions of other weights; calibrate without --from-sets")
         pf, tf, nf, pc, tc, nc = (saved[k] for k in ("pf", "tf", "nf", "pc", "tc", "nc"))
-        edges = [int(e) for e in saved["edges"]] if "edges" in saved else a.edges
+        edges = [int(e) for e in saved["edges"]] if "edges" in saved else DEFAULT_EDGES  # older files: those bins
         generator = str(saved["generator"]) if "generator" in saved else "the training generator"
     else:
         edges = a.edges
