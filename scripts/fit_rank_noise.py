@@ -27,7 +27,13 @@ from scipy.optimize import minimize_scalar
 
 from data_gen.families.student_t import t_correction
 from mist.stats.elliptical import (
-    RANK_NOISE, RANK_NOISE_T, T_RESOLVED_SPREAD, eigen_floor, fit_elliptical, rank_noise_correction, wishart_bias,
+    RANK_NOISE,
+    RANK_NOISE_T,
+    T_RESOLVED_SPREAD,
+    eigen_floor,
+    fit_elliptical,
+    rank_noise_correction,
+    wishart_bias,
 )
 from mist.stats.scores import normal_scores
 
