@@ -4,6 +4,8 @@ The network reads what `mist.stats` makes of a sample (copula scores, features, 
 the invariances are checked end to end: raw samples in, quantiles out.
 """
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -164,6 +166,22 @@ def test_closed_gate_returns_the_core_and_its_normal_interval():
     z = torch.tensor([-1.6449, -0.6745, 0.0, 0.6745, 1.6449])
     assert torch.allclose(q, base[:, None] + z * scale[:, None], atol=1e-4)
     assert torch.all(logit == -60.0)
+
+
+def test_core_spread_starts_at_the_delta_method_and_widens_each_side_behind_a_closed_gate():
+    levels = (0.05, 0.25, 0.5, 0.75, 0.95)
+    plain = QuantileHead(8, levels, gated=True)
+    spread = QuantileHead(8, levels, gated=True, core_spread=True)
+    spread.load_state_dict(plain.state_dict(), strict=False)  # a warm start: the new factors stay fresh
+    h, base, scale = torch.randn(3, 8), torch.rand(3), torch.full((3,), 0.1)
+    assert torch.equal(spread(h, base, scale)[0], plain(h, base, scale)[0])
+    torch.nn.init.constant_(spread.gate.bias, -60.0)  # gate shut: only the core's spread is left
+    torch.nn.init.constant_(spread.core_spread.bias[1], math.log(3.0))  # the upper side three times wider
+    q, _ = spread(h, base, scale)
+    z = torch.tensor([-1.6449, -0.6745, 0.0, 3 * 0.6745, 3 * 1.6449])
+    assert torch.allclose(q, base[:, None] + z * scale[:, None], atol=1e-4)
+    with pytest.raises(ValueError, match="gated"):
+        QuantileHead(8, levels, core_spread=True)
 
 
 def test_open_gate_at_init_keeps_a_warm_started_output():

@@ -44,6 +44,7 @@ class NetworkConfig:
     num_features: int = 29  # the first num_features of mist.stats.FEATURE_NAMES (new features are appended)
     attention_rows: int = 1024  # the most samples the attention reads (statistics use all n)
     gated: bool = False  # gate the learned correction and add the core's sampling spread (QuantileHead)
+    core_spread: bool = False  # learn an ungated factor on the core's sampling spread (QuantileHead)
 
     def __post_init__(self):
         self.quantiles = tuple(float(q) for q in self.quantiles)
@@ -116,7 +117,7 @@ class MISTNetwork(nn.Module):
         self.sample_norm = nn.LayerNorm(hs)
         self.pool = PoolingAttention(hs, cfg.heads)
         self.trunk = nn.Sequential(nn.Linear(2 * hs, hs), nn.GELU(), FeedForward(hs), nn.GELU())
-        self.head = QuantileHead(hs, cfg.quantiles, gated=cfg.gated)
+        self.head = QuantileHead(hs, cfg.quantiles, gated=cfg.gated, core_spread=cfg.core_spread)
 
     @property
     def quantile_levels(self) -> tuple[float, ...]:

@@ -10,6 +10,12 @@ and the learned spread, and the core's own sampling interval (its standard error
 quantiles) is always added to the spread. At g = 0 the output is exactly the core with its
 delta-method interval: "no correction" is reachable, not just approximated, and the interval
 narrows with n like the core's error does. `gate_target` says what the gate is taught to predict.
+
+With `core_spread`, a learned, ungated factor per side (exp of a linear map, 1 at
+initialisation) scales the core's sampling spread: where the gate is shut the interval can
+still widen beyond the delta method's where the core is a little off (a residual bias at high
+MI, a slightly misspecified copula), instead of the gate opening or a calibration widening
+every interval alike.
 """
 
 from __future__ import annotations
@@ -34,9 +40,12 @@ class QuantileHead(nn.Module):
         levels: quantile levels, strictly increasing in (0, 1), containing 0.5.
         initial_step: the initial gap between neighbouring quantiles, in log1p(nats).
         gated: gate the learned residual and spread, and add the core's sampling spread.
+        core_spread: learn a factor per side on the core's sampling spread (gated heads only).
     """
 
-    def __init__(self, dim: int, levels: Sequence[float], initial_step: float = 0.1, gated: bool = False):
+    def __init__(
+        self, dim: int, levels: Sequence[float], initial_step: float = 0.1, gated: bool = False, core_spread: bool = False
+    ):
         super().__init__()
         levels = [float(t) for t in levels]
         if sorted(set(levels)) != levels or not all(0.0 < t < 1.0 for t in levels):
@@ -52,6 +61,13 @@ class QuantileHead(nn.Module):
             self.proj.bias.fill_(float(torch.log(torch.expm1(torch.tensor(initial_step)))))
             self.proj.bias[self.mid] = 0.0
         self.gate = None
+        self.core_spread = None
+        if core_spread and not gated:
+            raise ValueError("core_spread scales the core's sampling spread, which only a gated head adds")
+        if core_spread:  # log factors (lower side, upper side), 0 at initialisation: the delta method's spread
+            self.core_spread = nn.Linear(dim, 2)
+            nn.init.zeros_(self.core_spread.weight)
+            nn.init.zeros_(self.core_spread.bias)
         if gated:
             self.gate = nn.Linear(dim, 1)
             nn.init.zeros_(self.gate.weight)
@@ -82,7 +98,12 @@ class QuantileHead(nn.Module):
             logit = self.gate(h).squeeze(-1)
             g = torch.sigmoid(logit)
             median = base + g * raw[:, self.mid]
-            steps = g.unsqueeze(-1) * steps + self.normal_gaps.to(steps.dtype) * scale.to(steps.dtype).unsqueeze(-1)
+            core = self.normal_gaps.to(steps.dtype) * scale.to(steps.dtype).unsqueeze(-1)  # (B, K)
+            if self.core_spread is not None:
+                factor = torch.exp(self.core_spread(h).clamp(-3.0, 3.0))  # (B, 2): below, above the median
+                side = torch.arange(len(self.levels), device=h.device) > self.mid
+                core = core * torch.where(side, factor[:, 1:], factor[:, :1])
+            steps = g.unsqueeze(-1) * steps + core
         up = median.unsqueeze(-1) + torch.cumsum(steps[:, self.mid + 1 :], dim=-1)
         down = median.unsqueeze(-1) - torch.cumsum(steps[:, : self.mid].flip(-1), dim=-1)
         return torch.cat([down.flip(-1), median.unsqueeze(-1), up], dim=-1), logit
