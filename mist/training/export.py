@@ -92,7 +92,7 @@ def export_checkpoint(
         },
         "preprocessing": {
             "copula": "normal scores of average ranks (mist.stats.normal_scores)",
-            "core": "elliptical (Student-t) copula MI, Wishart bias-corrected (mist.stats.fit_elliptical)",
+            "core": "elliptical (Student-t) copula MI, Wishart and rank-noise bias-corrected (mist.stats.fit_elliptical)",
             "features": list(FEATURE_NAMES[: network.cfg.num_features]),
             "attention_rows": network.cfg.attention_rows,
             "shrinkage": network.cfg.shrinkage,
