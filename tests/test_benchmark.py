@@ -225,6 +225,19 @@ def test_generator_configs_with_a_defaults_list_are_composed():
     assert users["n"] == [1000, 8192] and users["dim_prior"] == "uniform"
 
 
+def test_mixture_generators_naming_others_by_group_path_load_as_training_composes_them():
+    """train_users names its components as /generator@mixture...: they resolve from the config
+    root (calibrate_checkpoint.py --generator train_users failed on this), and a mixture loads as
+    a mixture."""
+    from data_gen import MixtureSampler, make_sampler
+    from mist.benchmark.cases import load_generator
+
+    cfg = load_generator("train_users")
+    assert set(cfg["mixture"]) == {"elliptical", "broad", "users_elliptical", "users_broad", "users_elliptical_wide"}
+    assert cfg["mixture"]["users_elliptical_wide"]["generator"]["dx"] == [16, 32]
+    assert isinstance(make_sampler(cfg), MixtureSampler)
+
+
 def test_the_users_elliptical_generator_draws_only_elliptical_copulas():
     import numpy as np
 

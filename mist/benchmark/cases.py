@@ -15,7 +15,7 @@ import itertools
 from functools import lru_cache
 from typing import Any
 
-from data_gen import FAMILIES, DatasetSampler, GeneratorConfig, SampleSet
+from data_gen import FAMILIES, DatasetSampler, GeneratorConfig, SampleSet, make_sampler
 from mist.benchmark.config import BenchmarkConfig, Suite, generator_path
 
 __all__ = ["Case", "DroppedCell", "build_cases", "case_generator", "data_seed", "draw_case", "load_generator", "suite_generator"]
@@ -67,7 +67,8 @@ def data_seed(master: int, key: str) -> int:
 
 @lru_cache(maxsize=None)
 def load_generator(generator: str) -> dict[str, Any]:
-    """A generator config file as a plain dict; one with a Hydra defaults list is composed."""
+    """A generator config file as a plain dict; one with a Hydra defaults list is composed.
+    A mixture (the key 'mixture', e.g. train_users) is checked by building its sampler."""
     from omegaconf import OmegaConf
 
     path = generator_path(generator)
@@ -75,8 +76,16 @@ def load_generator(generator: str) -> dict[str, Any]:
     if isinstance(raw, dict) and "defaults" in raw:
         from hydra import compose, initialize_config_dir
 
-        with initialize_config_dir(config_dir=str(path.parent.resolve()), version_base="1.3"):
-            raw = OmegaConf.to_container(compose(config_name=path.stem), resolve=True)
+        if path.parent.name == "generator":  # in a config tree: composed from its root, as training does,
+            # so that defaults naming other generators by their group path (/generator@...) resolve
+            with initialize_config_dir(config_dir=str(path.parent.parent.resolve()), version_base="1.3"):
+                raw = OmegaConf.to_container(compose(config_name=f"generator/{path.stem}"), resolve=True)["generator"]
+        else:
+            with initialize_config_dir(config_dir=str(path.parent.resolve()), version_base="1.3"):
+                raw = OmegaConf.to_container(compose(config_name=path.stem), resolve=True)
+    if isinstance(raw, dict) and "mixture" in raw:
+        make_sampler(raw)  # raises on a bad component
+        return raw
     return GeneratorConfig.from_dict(raw).to_dict()
 
 
