@@ -128,7 +128,8 @@ def _evidence(z: np.ndarray, r: np.ndarray, dx: int) -> tuple[tuple[float, float
 def _unit_norm_kurtosis(z: np.ndarray, q: np.ndarray) -> float:
     """Mardia's b2 of scores rescaled to unit variance (normal scores have less: 0.988 at n =
     1,000), from their whitened squared norms q (the mean variance of the columns; exact without ties)."""
-    return float((q * q).mean()) / float((z * z).mean()) ** 2
+    var = float((z * z).mean())
+    return float((q * q).mean()) / (var * var) if var > 0.0 else 0.0  # constant columns: no spread to scale
 
 
 def _gaussian_copula_kurtosis(z: np.ndarray, r: np.ndarray) -> float:
