@@ -94,7 +94,8 @@ def test_calibrated_quantiles_stay_ordered(scaled):
 def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why(tmp_path):
     """The script fits offsets per n bin on fresh sets, keeps a bin's offsets only if they bring
     its check coverage closer to 0.90, and writes the choice and both coverages into the card;
-    the predictions it keeps refit the card later, and only for the weights that made them."""
+    the sets do not depend on how many processes draw them; the predictions it keeps refit the
+    card later, and only for the weights that made them."""
     import json
     import subprocess
     import sys
@@ -115,6 +116,11 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
                           "--widen-only", "--save-sets", sets], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     cal = load_release(tmp_path / "m")[1]["calibration"]
+    # two processes draw the same sets (each bin's halves have their own seeds)
+    parallel = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "40", "--threads", "2",
+                               "--workers", "2", "--widen-only"], capture_output=True, text=True, check=False)
+    assert parallel.returncode == 0, parallel.stderr
+    assert load_release(tmp_path / "m")[1]["calibration"] == cal
     # the kept predictions refit the same calibration without drawing sets again, for these weights only
     again = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--widen-only", "--from-sets", sets],
                            capture_output=True, text=True, check=False)
