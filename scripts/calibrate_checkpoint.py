@@ -56,13 +56,15 @@ def predict(net, sampler, rng, n_lo, n_hi, count, progress=True):
     return preds, np.array([math.log1p(s.mi) for s in sets]), np.array([s.n for s in sets])
 
 
-def draw_part(job):
+def draw_part(job, net=None):
     """One bin's fit or check half, drawn from its own seed: the sets do not depend on how many
-    workers draw them. job = (checkpoint, generator config, seed, n_lo, n_hi, count, threads, progress)."""
+    workers draw them. job = (checkpoint, generator config, seed, n_lo, n_hi, count, threads,
+    progress); a worker process loads the checkpoint, the main process passes its `net`."""
     checkpoint, generator, seed, n_lo, n_hi, count, threads, progress = job
-    torch.set_num_threads(threads)
-    net, _ = load_release(checkpoint)
-    net.eval()
+    if net is None:
+        torch.set_num_threads(threads)
+        net, _ = load_release(checkpoint)
+        net.eval()
     return predict(net, make_sampler(generator), np.random.default_rng(seed), n_lo, n_hi, count, progress)
 
 
@@ -119,7 +121,7 @@ def main() -> None:
             with multiprocessing.get_context("spawn").Pool(a.workers) as pool:
                 parts = list(track(pool.imap(draw_part, jobs), total=len(jobs), description="calibration sets"))
         else:
-            parts = [draw_part(job) for job in jobs]
+            parts = [draw_part(job, net) for job in jobs]
         fit_parts, check_parts = parts[0::2], parts[1::2]
         pf, tf, nf = (np.concatenate(v) for v in zip(*fit_parts))
         pc, tc, nc = (np.concatenate(v) for v in zip(*check_parts))

@@ -30,6 +30,7 @@ from mist.stats.elliptical import (
     RANK_NOISE,
     RANK_NOISE_T,
     T_RESOLVED_SPREAD,
+    correlation,
     eigen_floor,
     fit_elliptical,
     rank_noise_correction,
@@ -50,7 +51,7 @@ def read_rho(rng: np.random.Generator, n: int, mi: float, reps: int) -> np.ndarr
         x = rng.standard_normal(n)
         y = rho * x + np.sqrt(1.0 - rho**2) * rng.standard_normal(n)
         z = normal_scores(np.stack([x, y], axis=1))
-        out[i] = min(abs(np.corrcoef(z.T)[0, 1]), cap)
+        out[i] = min(abs(correlation(z)[0, 1]), cap)
     return out
 
 

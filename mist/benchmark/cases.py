@@ -76,13 +76,14 @@ def load_generator(generator: str) -> dict[str, Any]:
     if isinstance(raw, dict) and "defaults" in raw:
         from hydra import compose, initialize_config_dir
 
-        if path.parent.name == "generator":  # in a config tree: composed from its root, as training does,
-            # so that defaults naming other generators by their group path (/generator@...) resolve
-            with initialize_config_dir(config_dir=str(path.parent.parent.resolve()), version_base="1.3"):
-                raw = OmegaConf.to_container(compose(config_name=f"generator/{path.stem}"), resolve=True)["generator"]
-        else:
-            with initialize_config_dir(config_dir=str(path.parent.resolve()), version_base="1.3"):
-                raw = OmegaConf.to_container(compose(config_name=path.stem), resolve=True)
+        # in a config tree: composed from its root, as training does, so that defaults naming
+        # other generators by their group path (/generator@...) resolve
+        in_tree = path.parent.name == "generator"
+        root, name = (path.parent.parent, f"generator/{path.stem}") if in_tree else (path.parent, path.stem)
+        with initialize_config_dir(config_dir=str(root.resolve()), version_base="1.3"):
+            raw = OmegaConf.to_container(compose(config_name=name), resolve=True)
+        if in_tree:
+            raw = raw["generator"]
     if isinstance(raw, dict) and "mixture" in raw:
         make_sampler(raw)  # raises on a bad component
         return raw

@@ -68,6 +68,7 @@ class QuantileHead(nn.Module):
             self.core_spread = nn.Linear(dim, 2)
             nn.init.zeros_(self.core_spread.weight)
             nn.init.zeros_(self.core_spread.bias)
+            self.register_buffer("upper", torch.arange(len(levels)) > self.mid, persistent=False)
         if gated:
             self.gate = nn.Linear(dim, 1)
             nn.init.zeros_(self.gate.weight)
@@ -101,8 +102,7 @@ class QuantileHead(nn.Module):
             core = self.normal_gaps.to(steps.dtype) * scale.to(steps.dtype).unsqueeze(-1)  # (B, K)
             if self.core_spread is not None:
                 factor = torch.exp(self.core_spread(h).clamp(-3.0, 3.0))  # (B, 2): below, above the median
-                side = torch.arange(len(self.levels), device=h.device) > self.mid
-                core = core * torch.where(side, factor[:, 1:], factor[:, :1])
+                core = core * torch.where(self.upper, factor[:, 1:], factor[:, :1])
             steps = g.unsqueeze(-1) * steps + core
         up = median.unsqueeze(-1) + torch.cumsum(steps[:, self.mid + 1 :], dim=-1)
         down = median.unsqueeze(-1) - torch.cumsum(steps[:, : self.mid].flip(-1), dim=-1)

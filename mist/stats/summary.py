@@ -114,7 +114,8 @@ def _evidence(z: np.ndarray, r: np.ndarray, dx: int) -> tuple[tuple[float, float
     q = ((z @ _whitener(rr)) ** 2).sum(axis=1)
     sd = math.sqrt(8.0 * d * (d + 2) / n)
     mardia = (float((q * q).mean()) - d * (d + 2)) / sd
-    mardia_centred = (_unit_norm_kurtosis(z, q) - _gaussian_copula_kurtosis(z, r)) / sd
+    m2 = (z * z).mean(axis=0)  # each column's variance (normal scores: below 1)
+    mardia_centred = (_unit_norm_kurtosis(q, m2) - _gaussian_copula_kurtosis(z, r, m2)) / sd
     a = ((z[:, :dx] @ _whitener(rr[:dx, :dx])) ** 2).sum(axis=1)
     b = ((z[:, dx:] @ _whitener(rr[dx:, dx:])) ** 2).sum(axis=1)
     a, b = a - a.mean(), b - b.mean()
@@ -125,23 +126,24 @@ def _evidence(z: np.ndarray, r: np.ndarray, dx: int) -> tuple[tuple[float, float
     return (mardia, mardia_centred), excess, ratios, rho
 
 
-def _unit_norm_kurtosis(z: np.ndarray, q: np.ndarray) -> float:
+def _unit_norm_kurtosis(q: np.ndarray, m2: np.ndarray) -> float:
     """Mardia's b2 of scores rescaled to unit variance (normal scores have less: 0.988 at n =
-    1,000), from their whitened squared norms q (the mean variance of the columns; exact without ties)."""
-    var = float((z * z).mean())
+    1,000), from their whitened squared norms q and the columns' variances m2 (their mean; exact
+    without ties)."""
+    var = float(m2.mean())
     return float((q * q).mean()) / (var * var) if var > 0.0 else 0.0  # constant columns: no spread to scale
 
 
-def _gaussian_copula_kurtosis(z: np.ndarray, r: np.ndarray) -> float:
+def _gaussian_copula_kurtosis(z: np.ndarray, r: np.ndarray, m2: np.ndarray) -> float:
     """Expected b2 of n normal scores of a Gaussian copula with correlation r, whitened as
     `_evidence` does: with A = R_ridge^-1 R, E q^2 = (tr A)^2 + 2 tr A^2 for Gaussian scores,
-    plus each column's kurtosis deficit (bounded scores have lighter tails), times the finite-n
-    factor (n - 1) / (n + 1) of a fitted covariance (Mardia 1970)."""
+    plus each column's kurtosis deficit (bounded scores have lighter tails; m2: the columns'
+    variances), times the finite-n factor (n - 1) / (n + 1) of a fitted covariance (Mardia 1970)."""
     n, d = z.shape
-    lam = min(0.5, 0.1 * d / n)  # the ridge of `_ridged`
+    lam = _ridge_weight(d, n)
     mu = np.clip(np.linalg.eigvalsh(r), 0.0, None)
     a = mu / ((1.0 - lam) * mu + lam)
-    m2, m4 = (z * z).mean(axis=0), (z**4).mean(axis=0)
+    m4 = (z**4).mean(axis=0)
     deficit = float((m4 / np.maximum(m2 * m2, 1e-300) - 3.0).sum())
     return (float(a.sum()) ** 2 + 2.0 * float((a * a).sum()) + deficit) * (n - 1) / (n + 1)
 
@@ -185,10 +187,15 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     return SetSummary(z, fit, feats)
 
 
+def _ridge_weight(d: int, rows: int) -> float:
+    """min(0.5, 0.1 d / rows): how far `_ridged` shrinks a d x d correlation read on `rows` rows."""
+    return min(0.5, 0.1 * d / rows)
+
+
 def _ridged(r: np.ndarray, rows: int) -> np.ndarray:
-    """The correlation matrix r shrunk towards the identity by min(0.5, 0.1 d / rows): a ridge
-    where the rows it is read on are not many more than its dims d."""
-    lam = min(0.5, 0.1 * r.shape[0] / rows)
+    """The correlation matrix r shrunk towards the identity by `_ridge_weight`: a ridge where the
+    rows it is read on are not many more than its dims d."""
+    lam = _ridge_weight(r.shape[0], rows)
     return (1.0 - lam) * r + lam * np.eye(r.shape[0])
 
 
