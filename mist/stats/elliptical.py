@@ -8,7 +8,9 @@ Gaussian data keep c = 0 (a spurious finite nu would add information at independ
 every row: normal-score correlations for the Gaussian copula, the Student-t scatter (fixed-point
 iteration at the chosen nu) of the t-scores otherwise. Kendall's tau (R = sin(pi tau / 2)) would
 give R for any nu, but costs O(n^2 d^2) and is less efficient than either. The Gaussian term is
-corrected for its finite-sample bias with the exact expected log-determinant of a Wishart matrix.
+corrected for the rank noise of the scores (measured by simulation for normal scores, a one-pair
+model for the t scatter) and for its finite-sample bias with the exact expected log-determinant
+of a Wishart matrix.
 
 References:
     Demarta & McNeil, "The t copula and related copulas", Int. Stat. Review (2005).
@@ -23,14 +25,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln, ndtr, stdtrit
+from scipy.special import digamma, gammaln, ndtr, ndtri, stdtrit
 
 from data_gen.families.student_t import t_correction
 from mist.stats.scores import subset_rows
 
 __all__ = [
     "EllipticalFit", "fit_elliptical", "t_scores", "correlation", "canonical_correlations", "gaussian_term",
-    "wishart_bias", "eigen_floor", "rank_noise_correction", "RANK_NOISE", "RANK_NOISE_T",
+    "wishart_bias", "eigen_floor", "rank_noise_correction", "simulated_rank_spread", "RANK_NOISE", "RANK_NOISE_T",
     "NU_GRID", "LR_THRESHOLD", "LR_PER_DIM",
 ]
 
@@ -38,11 +40,20 @@ NU_GRID = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 9.0, 14.0, 22.0, 35.0)  # finite degree
 LR_THRESHOLD = 10.0  # 2 x log pseudo-likelihood gain over the Gaussian copula a finite nu needs ...
 LR_PER_DIM = 1.0  # ... plus this per coordinate (a noisier R in more dims fakes heavy tails)
 PROFILE_ROWS = 2000  # rows (a fixed random subset) for the nu profile
-EM_STEPS = 12  # fixed-point steps of the Student-t scatter
-RANK_NOISE = 0.88  # rank noise in 1 - rho^2 per pair: RANK_NOISE ln(n) / n x s rho^4 (scripts/fit_rank_noise.py)
-RANK_NOISE_T = 0.6  # ... the same for the Student-t scatter at a finite nu (scripts/fit_rank_noise.py --student-t)
-T_RESOLVED_SPREAD = 3.0  # ... which is applied only to pairs read with n sqrt(1 - rho^2) >= this
-RANK_NOISE_RAMP = (16, 64)  # ... applied in full from 64 rows, not at all at 16 (see rank_noise_correction)
+EM_STEPS = 12  # fixed-point steps of the Student-t scatter (fewer when a step would lower its likelihood)
+RANK_NOISE = 0.88  # one-pair model of rank noise in 1 - rho^2: RANK_NOISE ln(n) / n x s rho^4 (scripts/fit_rank_noise.py)
+RANK_NOISE_T = 0.6  # ... its constant for the Student-t scatter (scripts/fit_rank_noise.py --student-t), whose
+#                      rank noise the core takes as RANK_NOISE_T / RANK_NOISE of the normal scores'
+T_RESOLVED_SPREAD = 3.0  # ... fitted on pairs read with n sqrt(1 - rho^2) >= this (beyond, the t scatter reads high)
+RANK_NOISE_RAMP = (16, 64)  # rank noise is removed in full from 64 rows, not at all at 16 (see rank_noise_correction)
+RANK_SIM_ROWS = 2048  # rows per simulated set in simulated_rank_spread (its noise is rescaled by ln n / n beyond)
+RANK_SIM_SETS = 4  # simulated sets per step ...
+RANK_SIM_STEPS = 2  # ... and fixed-point steps
+RANK_SIM_MAX_SHRINK = 10.0  # a pair's 1 - rho^2 shrinks at most this much (+1.15 nats): beyond, noise swamps it
+RANK_SIM_ROWS_PER_DIM = (2, 4)  # ... and when n is 4 x the dims or more, not at all at 2 x (sampling noise rules)
+RANK_SIM_RHO2 = (0.2, 0.4)  # applied in full when the leading rho^2 read is 0.4 or more, not at all below 0.2
+RANK_SIM_SEED = 20261203  # the simulated sets are fixed: the same data give the same estimate
+RANK_SE_SHARE = 0.5  # the core's standard error counts this share of what the rank-noise step added
 MAX_RHO = 1.0 - 1e-10  # canonical correlations are clamped below 1 (11.2 nats per pair; eigen_floor binds first)
 _Z_GRID = np.linspace(-9.0, 0.0, 1801)
 
@@ -99,16 +110,14 @@ def correlation(z: np.ndarray) -> np.ndarray:
     return c * s[:, None] * s[None, :]
 
 
-def gaussian_term(
-    r: np.ndarray, dx: int, n: int, k: float = RANK_NOISE, min_spread: float = 0.0
-) -> tuple[float, float, np.ndarray]:
+def gaussian_term(r: np.ndarray, dx: int, n: int, share: float = 1.0) -> tuple[float, float, np.ndarray]:
     """(raw, bias-corrected) Gaussian MI of a positive-definite correlation matrix split at dx,
     in nats, and its canonical correlations (as read). Corrected: the rank noise removed from
-    each canonical pair (`rank_noise_correction` with k and min_spread), then the Wishart bias
-    subtracted (skipped when n - 1 <= d)."""
+    each canonical pair (`simulated_rank_spread`, `share` of the normal scores' noise), then the
+    Wishart bias subtracted (skipped when n - 1 <= d)."""
     rho = canonical_correlations(r, dx)
     raw = float(-0.5 * np.log1p(-rho**2).sum())
-    clean = float(-np.log(rank_noise_correction(rho, n, k, min_spread)).sum())
+    clean = float(-np.log(simulated_rank_spread(r, dx, n, share)).sum())
     bias = wishart_bias(n - 1, dx, r.shape[0] - dx)
     return raw, (clean - bias if math.isfinite(bias) else clean), rho
 
@@ -131,7 +140,7 @@ def rank_noise_correction(rho: np.ndarray, n: int, k: float = RANK_NOISE, min_sp
     bisection (the left side increases in s for n >= 16).
     """
     s2 = 1.0 - np.asarray(rho, np.float64) ** 2
-    c = k * math.log(max(n, 2)) / n * min(max((n - RANK_NOISE_RAMP[0]) / (RANK_NOISE_RAMP[1] - RANK_NOISE_RAMP[0]), 0.0), 1.0)
+    c = k * math.log(max(n, 2)) / n * _ramp(n, *RANK_NOISE_RAMP)
     lo, hi = np.zeros_like(s2), np.sqrt(s2)
     for _ in range(48):
         mid = 0.5 * (lo + hi)
@@ -139,6 +148,96 @@ def rank_noise_correction(rho: np.ndarray, n: int, k: float = RANK_NOISE, min_sp
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     s = np.where(n * np.sqrt(s2) < min_spread, np.sqrt(s2), 0.5 * (lo + hi))
     return np.maximum(s, 1e-300)
+
+
+def _ramp(v: float, lo: float, hi: float) -> float:
+    return min(max((v - lo) / (hi - lo), 0.0), 1.0)
+
+
+def _canonical_pairs(r: np.ndarray, dx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Rxx^1/2 U, canonical rho, Ryy^1/2 V) of a positive-definite correlation matrix, so that
+    R's cross block is (Rxx^1/2 U) diag(rho) (Ryy^1/2 V)^T: the columns are each side's
+    correlations with its canonical variates."""
+    def roots(a):
+        w, v = np.linalg.eigh(a)
+        w = np.maximum(w, 1e-300)
+        return (v * np.sqrt(w)) @ v.T, (v / np.sqrt(w)) @ v.T
+    hx, ihx = roots(r[:dx, :dx])
+    hy, ihy = roots(r[dx:, dx:])
+    u, rho, vt = np.linalg.svd(ihx @ r[:dx, dx:] @ ihy, full_matrices=False)
+    return hx @ u, np.clip(rho, 0.0, MAX_RHO), hy @ vt.T
+
+
+def _sorted_scores(g: np.ndarray) -> np.ndarray:
+    """Normal scores of a (n, d) sample without ties."""
+    n = g.shape[0]
+    table = ndtri(np.arange(1, n + 1) / (n + 1.0))
+    order = np.argsort(np.ascontiguousarray(g.T), axis=1)
+    out = np.empty((g.shape[1], n))
+    np.put_along_axis(out, order, table[None, :], axis=1)
+    return out.T
+
+
+def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) -> np.ndarray:
+    """sqrt(1 - rho_true^2) per canonical pair of a Gaussian copula whose normal-score correlation
+    matrix read from n rows is r, the rank noise measured by simulation.
+
+    Scores are functions of each coordinate's ranks, whose error is a smooth random warp of every
+    coordinate of order 1 / sqrt(n). When the shared variates are mixtures of coordinates (dense
+    structure) the coordinates' errors do not cancel, and a strong pair reads far too weak: 6 nats
+    on 2 + 2 mixed coordinates read 0.8 nats low at n = 5,000 (`rank_noise_correction`, a model of
+    one unmixed pair, removes 0.03 of it). So the noise is measured: Gaussian sets with the
+    canonical structure of r are drawn at min(n, RANK_SIM_ROWS) rows, and the excess of 1 - rho^2
+    read from their normal scores over that read from the same draws' Pearson correlation (common
+    random numbers, so sampling noise cancels) is the rank noise, rescaled by ln(n) / n. 1 - rho^2 =
+    read - noise(rho) is solved by fixed-point steps, and shrinks at most RANK_SIM_MAX_SHRINK-fold:
+    where rank noise swamps a pair, the pair is not resolved. The draws use a fixed seed and a
+    coordinate order and signs that only r decides, so the result keeps the estimator's
+    invariances (rows, coordinates, monotone maps, X and Y swapped). Cost: RANK_SIM_SETS x
+    RANK_SIM_STEPS rankings of at most RANK_SIM_ROWS rows.
+    """
+    d = r.shape[0]
+    hu, rho, hv = _canonical_pairs(r, dx)
+    spread = np.sqrt(1.0 - rho**2)
+    weight = (_ramp(n, *RANK_NOISE_RAMP) * _ramp(n / d, *RANK_SIM_ROWS_PER_DIM)
+              * _ramp(float(rho[0] ** 2) if rho.size else 0.0, *RANK_SIM_RHO2))
+    if weight == 0.0:
+        return np.maximum(spread, 1e-300)
+    # an order and signs of the coordinates that only r decides: each side's coordinates by their
+    # correlation with its leading canonical variate, signed to make it positive, the smaller side first
+    sides = [np.arange(dx), np.arange(dx, d)]
+    loads = [hu[:, 0], hv[:, 0]]
+    keys = [np.sort(np.abs(v))[::-1] for v in loads]
+    first = 0 if (dx, *keys[0].tolist()) <= (d - dx, *keys[1].tolist()) else 1
+    order, signs, dims = [], [], []
+    for side in (first, 1 - first):
+        k = np.argsort(-np.abs(loads[side]), kind="stable")
+        order.extend(sides[side][k].tolist())
+        signs.extend(np.where(loads[side][k] < 0.0, -1.0, 1.0).tolist())
+        dims.append(len(k))
+    order, signs = np.array(order), np.array(signs)
+    rs = r[np.ix_(order, order)] * signs[:, None] * signs[None, :]
+    da = dims[0]
+    hu, rho, hv = _canonical_pairs(rs, da)
+    rows = min(n, RANK_SIM_ROWS)
+    floor = eigen_floor(rows)
+    scale = share * weight * (math.log(n) / n) / (math.log(rows) / rows)
+    draws = np.random.default_rng(RANK_SIM_SEED).standard_normal((RANK_SIM_SETS, rows, d))
+    read = 1.0 - rho**2
+    s2 = read.copy()
+    for _ in range(RANK_SIM_STEPS):
+        sim = rs.copy()
+        sim[:da, da:] = (hu * np.sqrt(1.0 - s2)) @ hv.T
+        sim[da:, :da] = sim[:da, da:].T
+        chol = np.linalg.cholesky(_nearest_correlation(sim, 1e-12))
+        noise = np.zeros_like(s2)
+        for w in draws:
+            g = w @ chol.T
+            pearson = _nearest_correlation(correlation(g), floor)
+            ranked = _nearest_correlation(correlation(_sorted_scores(g)), floor)
+            noise += canonical_correlations(pearson, da) ** 2 - canonical_correlations(ranked, da) ** 2
+        s2 = np.clip(read - scale * noise / RANK_SIM_SETS, read / RANK_SIM_MAX_SHRINK, 1.0)
+    return np.maximum(np.sqrt(s2), 1e-300)
 
 
 def eigen_floor(n: int) -> float:
@@ -251,13 +350,22 @@ def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray, floor: float) -> np.
     """Correlation form of the Student-t scatter of t-scores x (n, d) by fixed-point iteration;
     `floor`: the eigenvalue floor (`eigen_floor` of the rows the scores come from)."""
     n, d = x.shape
+
+    def fit(s):  # (the t log-likelihood of x under the correlation s, up to terms free of s; weights)
+        white = _whitener(s)
+        q = ((x @ white) ** 2).sum(axis=1)
+        return float(np.log(np.diag(white)).sum() * n - 0.5 * (nu + d) * np.log1p(q / nu).sum()), (nu + d) / (nu + q)
+
     s = start
+    best, wt = fit(s)
     for _ in range(EM_STEPS):
-        w = x @ _whitener(s)
-        wt = (nu + d) / (nu + (w * w).sum(axis=1))
-        s = (x * wt[:, None]).T @ x / n
-        sd = 1.0 / np.sqrt(np.diag(s))
-        s = _nearest_correlation(s * sd[:, None] * sd[None, :], floor)
+        step = (x * wt[:, None]).T @ x / n
+        sd = 1.0 / np.sqrt(np.diag(step))
+        step = _nearest_correlation(step * sd[:, None] * sd[None, :], floor)
+        ll, step_wt = fit(step)
+        if not ll > best:  # the rescaled step can overshoot near a singular R: keep the best so far
+            break
+        s, best, wt = step, ll, step_wt
     return s
 
 
@@ -291,7 +399,9 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
     if math.isinf(nu):
         raw, corrected, rho = gaussian_term(r, dx, n)
     else:
-        raw, corrected, rho = gaussian_term(r, dx, n, RANK_NOISE_T, T_RESOLVED_SPREAD)
+        raw, corrected, rho = gaussian_term(r, dx, n, RANK_NOISE_T / RANK_NOISE)
     c = 0.0 if math.isinf(nu) else t_correction(nu, dx, dy)
-    se = math.sqrt(float((rho**2).sum()) / n + dx * dy / (2.0 * n * n))
+    bias = wishart_bias(n - 1, dx, dy)
+    denoised = max(corrected + (bias if math.isfinite(bias) else 0.0) - raw, 0.0)  # nats the rank-noise step added
+    se = math.sqrt(float((rho**2).sum()) / n + dx * dy / (2.0 * n * n) + (RANK_SE_SHARE * denoised) ** 2)
     return EllipticalFit(max(0.0, corrected + c), corrected, raw, nu, lr, c, rho, se, r)
