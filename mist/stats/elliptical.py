@@ -8,9 +8,8 @@ Gaussian data keep c = 0 (a spurious finite nu would add information at independ
 every row: normal-score correlations for the Gaussian copula, the Student-t scatter (fixed-point
 iteration at the chosen nu) of the t-scores otherwise. Kendall's tau (R = sin(pi tau / 2)) would
 give R for any nu, but costs O(n^2 d^2) and is less efficient than either. The Gaussian term is
-corrected for the rank noise of the scores (measured by simulation for normal scores, a one-pair
-model for the t scatter) and for its finite-sample bias with the exact expected log-determinant
-of a Wishart matrix.
+corrected for the rank noise of the scores (measured by simulation) and for its finite-sample
+bias with the exact expected log-determinant of a Wishart matrix.
 
 References:
     Demarta & McNeil, "The t copula and related copulas", Int. Stat. Review (2005).
@@ -194,7 +193,8 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
     where rank noise swamps a pair, the pair is not resolved. The draws use a fixed seed and a
     coordinate order and signs that only r decides, so the result keeps the estimator's
     invariances (rows, coordinates, monotone maps, X and Y swapped). Cost: RANK_SIM_SETS x
-    RANK_SIM_STEPS rankings of at most RANK_SIM_ROWS rows.
+    RANK_SIM_STEPS rankings of at most RANK_SIM_ROWS rows. `share` scales the noise removed (the
+    t scatter, which down-weights the tails where most of it lives, takes RANK_NOISE_T / RANK_NOISE).
     """
     d = r.shape[0]
     hu, rho, hv = _canonical_pairs(r, dx)
