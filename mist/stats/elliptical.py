@@ -184,7 +184,7 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
     Scores are functions of each coordinate's ranks, whose error is a smooth random warp of every
     coordinate of order 1 / sqrt(n). When the shared variates are mixtures of coordinates (dense
     structure) the coordinates' errors do not cancel, and a strong pair reads far too weak: 6 nats
-    on 2 + 2 mixed coordinates read 0.8 nats low at n = 5,000 (`rank_noise_correction`, a model of
+    on 2 + 2 mixed coordinates read 0.6-0.8 nats low at n = 5,000 (`rank_noise_correction`, a model of
     one unmixed pair, removes 0.03 of it). So the noise is measured: Gaussian sets with the
     canonical structure of r are drawn at min(n, RANK_SIM_ROWS) rows, and the excess of 1 - rho^2
     read from their normal scores over that read from the same draws' Pearson correlation (common
