@@ -1,4 +1,6 @@
-"""Fit the rank-noise constant of the classical core (mist.stats.elliptical.RANK_NOISE).
+"""Fit the one-pair rank-noise model (mist.stats.elliptical.RANK_NOISE, RANK_NOISE_T; their ratio
+is the Student-t scatter's share of the core's simulated rank noise), and check the simulated
+correction itself (--families).
 
     python scripts/fit_rank_noise.py                  # seconds on one core
     python scripts/fit_rank_noise.py --reps 200 --plot rank_noise.png
