@@ -24,10 +24,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln, ndtr, ndtri, stdtrit
+from scipy.special import digamma, gammaln, ndtr, stdtrit
 
 from data_gen.families.student_t import t_correction
-from mist.stats.scores import subset_rows
+from mist.stats.scores import normal_scores, subset_rows
 
 __all__ = [
     "EllipticalFit", "fit_elliptical", "t_scores", "correlation", "canonical_correlations", "gaussian_term",
@@ -167,14 +167,13 @@ def _canonical_pairs(r: np.ndarray, dx: int) -> tuple[np.ndarray, np.ndarray, np
     return hx @ u, np.clip(rho, 0.0, MAX_RHO), hy @ vt.T
 
 
-def _sorted_scores(g: np.ndarray) -> np.ndarray:
-    """Normal scores of a (n, d) sample without ties."""
-    n = g.shape[0]
-    table = ndtri(np.arange(1, n + 1) / (n + 1.0))
-    order = np.argsort(np.ascontiguousarray(g.T), axis=1)
-    out = np.empty((g.shape[1], n))
-    np.put_along_axis(out, order, table[None, :], axis=1)
-    return out.T
+@functools.lru_cache(maxsize=4)  # at most 4 x 16 MB at 2,048 rows and 256 columns
+def _simulation_draws(rows: int, d: int) -> np.ndarray:
+    """The fixed standard-normal draws of `simulated_rank_spread`, shape (RANK_SIM_SETS, rows, d),
+    made once per shape (read-only)."""
+    draws = np.random.default_rng(RANK_SIM_SEED).standard_normal((RANK_SIM_SETS, rows, d))
+    draws.flags.writeable = False
+    return draws
 
 
 def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) -> np.ndarray:
@@ -222,7 +221,7 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
     rows = min(n, RANK_SIM_ROWS)
     floor = eigen_floor(rows)
     scale = share * weight * (math.log(n) / n) / (math.log(rows) / rows)
-    draws = np.random.default_rng(RANK_SIM_SEED).standard_normal((RANK_SIM_SETS, rows, d))
+    draws = _simulation_draws(rows, d)
     read = 1.0 - rho**2
     s2 = read.copy()
     for _ in range(RANK_SIM_STEPS):
@@ -234,7 +233,7 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
         for w in draws:
             g = w @ chol.T
             pearson = _nearest_correlation(correlation(g), floor)
-            ranked = _nearest_correlation(correlation(_sorted_scores(g)), floor)
+            ranked = _nearest_correlation(correlation(normal_scores(g)), floor)
             noise += canonical_correlations(pearson, da) ** 2 - canonical_correlations(ranked, da) ** 2
         s2 = np.clip(read - scale * noise / RANK_SIM_SETS, read / RANK_SIM_MAX_SHRINK, 1.0)
     return np.maximum(np.sqrt(s2), 1e-300)
