@@ -170,6 +170,8 @@ def _calibration_line(cal: dict[str, Any] | None) -> str:
     if not cal:
         return "none recorded (the quantiles are the network's own)"
     text = f"{cal.get('method', 'recorded')}; n bins from edges {cal.get('edges')}"
+    if cal.get("dim_edges"):
+        text += f"; dx + dy groups from edges {cal['dim_edges']}"
     check = cal.get("check") or {}
     before, after = check.get("before") or {}, check.get("after") or {}
     kept = dict(zip(cal.get("bins") or [], cal.get("kept") or []))

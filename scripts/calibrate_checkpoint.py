@@ -21,6 +21,15 @@ and summarising the sets, most of the run's time) does not change them. Offsets 
 sets per bin are noisy (bootstrap p10-p90 of one bin's upper offset: 0.34-0.98 widths): use 400
 or more.
 
+--by-dims fits the offsets per group of joint dimension dx + dy as well (mist.calibration's
+DEFAULT_DIM_EDGES: at most 10, where the network sees KSG's evidence, and above); every
+(group, n bin) cell is fitted, checked and kept on its own.
+
+--keep-below N refits only the cells of n >= N: the n bins below N carry the offsets of the
+card's current calibration (in every dimension group), so a refit of the large-n cells does not
+disturb small-n offsets that already calibrate. Their check rows are measured on the fresh sets
+like every other cell's.
+
 --save-sets keeps the predictions (with a digest of the weights); --from-sets refits from them,
 for the same weights, without drawing and summarising the sets again (most of the run's time).
 """
@@ -40,7 +49,15 @@ from rich.progress import track
 
 from data_gen import make_sampler
 from mist.benchmark.cases import load_generator
-from mist.calibration import DEFAULT_EDGES, apply_calibration, coverage, fit_calibration
+from mist.calibration import (
+    DEFAULT_DIM_EDGES,
+    DEFAULT_EDGES,
+    apply_calibration,
+    bin_index,
+    coverage,
+    fit_calibration,
+    group_labels,
+)
 from mist.inference.forward import predict_log1p
 from mist.release import load_release, release_paths, save_release
 
@@ -53,7 +70,8 @@ def predict(net, sampler, rng, n_lo, n_hi, count, progress=True):
         n = int(math.exp(rng.uniform(math.log(n_lo), math.log(n_hi))))
         sets.append(sampler.sample(rng, n=n))
     preds, _ = predict_log1p(net, [(s.x, s.y) for s in sets])
-    return preds, np.array([math.log1p(s.mi) for s in sets]), np.array([s.n for s in sets])
+    return (preds, np.array([math.log1p(s.mi) for s in sets]), np.array([s.n for s in sets]),
+            np.array([s.x.shape[1] + s.y.shape[1] for s in sets]))
 
 
 def draw_part(job, net=None):
@@ -77,6 +95,28 @@ def weights_digest(net) -> str:
     return h.hexdigest()
 
 
+def carry_offsets(previous: dict | None, calib: dict, keep_below: int) -> list[int]:
+    """Copy the previous calibration's offsets into `calib`'s n bins that end at or below
+    `keep_below`, in every dimension group; returns those bins' indices. Exits when the previous
+    card has no calibration or other n edges."""
+    if not previous:
+        sys.exit("--keep-below carries the card's current offsets, but the card has no calibration")
+    if [float(e) for e in previous["edges"]] != calib["edges"]:
+        sys.exit(f"--keep-below needs the same n edges as the card's calibration ({previous['edges']})")
+    edges, groups = calib["edges"], len(calib.get("dim_edges") or [0, 0]) - 1
+    bins = [b for b in range(len(edges) - 1) if edges[b + 1] <= keep_below]
+    tables = calib["offsets"] if calib.get("dim_edges") else [calib["offsets"]]
+    for g in range(groups):
+        old = previous["offsets"]
+        if previous.get("dim_edges"):
+            if previous["dim_edges"] != calib.get("dim_edges"):
+                sys.exit("--keep-below needs the same dimension groups as the card's calibration")
+            old = old[g]
+        for b in bins:
+            tables[g][b] = [float(v) for v in old[b]]
+    return bins
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="release checkpoint path (NAME, NAME.json or NAME.safetensors)")
@@ -86,6 +126,10 @@ def main() -> None:
                    "default: the checkpoint's training generator")
     p.add_argument("--edges", type=int, nargs="+", default=EDGES,
                    help="n bin edges; the sets of the last bin are drawn below its upper edge, its offsets apply above it too")
+    p.add_argument("--by-dims", action="store_true",
+                   help=f"fit offsets per group of joint dimension dx + dy too (edges {DEFAULT_DIM_EDGES}; mist.calibration)")
+    p.add_argument("--keep-below", type=int, metavar="N",
+                   help="n bins below N carry the card's current offsets instead of new ones (same n edges needed)")
     p.add_argument("--threads", type=int, default=2, help="torch threads in all")
     p.add_argument("--workers", type=int, default=1,
                    help="processes drawing and summarising the sets (the statistics run on one core each)")
@@ -107,6 +151,9 @@ def main() -> None:
         if "weights" not in saved or str(saved["weights"]) != digest:
             sys.exit(f"{a.from_sets} holds predictions of other weights; calibrate without --from-sets")
         pf, tf, nf, pc, tc, nc = (saved[k] for k in ("pf", "tf", "nf", "pc", "tc", "nc"))
+        if a.by_dims and "df" not in saved:
+            sys.exit(f"{a.from_sets} predates --by-dims (it holds no dimensions); calibrate without --from-sets")
+        df, dc = (saved[k] if k in saved else np.zeros(len(v), int) for k, v in (("df", nf), ("dc", nc)))
         edges = [int(e) for e in saved["edges"]] if "edges" in saved else DEFAULT_EDGES  # older files: those bins
         generator = str(saved["generator"]) if "generator" in saved else "the training generator"
     else:
@@ -123,20 +170,32 @@ def main() -> None:
         else:
             parts = [draw_part(job, net) for job in jobs]
         fit_parts, check_parts = parts[0::2], parts[1::2]
-        pf, tf, nf = (np.concatenate(v) for v in zip(*fit_parts))
-        pc, tc, nc = (np.concatenate(v) for v in zip(*check_parts))
+        pf, tf, nf, df = (np.concatenate(v) for v in zip(*fit_parts))
+        pc, tc, nc, dc = (np.concatenate(v) for v in zip(*check_parts))
     if a.save_sets:
-        np.savez(a.save_sets, pf=pf, tf=tf, nf=nf, pc=pc, tc=tc, nc=nc, levels=levels, weights=digest,
+        np.savez(a.save_sets, pf=pf, tf=tf, nf=nf, df=df, pc=pc, tc=tc, nc=nc, dc=dc, levels=levels, weights=digest,
                  edges=edges, generator=generator)
-    calib = fit_calibration(pf, tf, nf, levels, edges, scaled=not a.additive, widen_only=a.widen_only)
+    dim_edges = DEFAULT_DIM_EDGES if a.by_dims else None
+    calib = fit_calibration(pf, tf, nf, levels, edges, scaled=not a.additive, widen_only=a.widen_only,
+                            dims=df, dim_edges=dim_edges)
+    labels = group_labels(edges, dim_edges)
 
-    def report(pred, target, ns, cal):
+    def cell(n, d):
+        """Index of the set's calibration cell in `labels` (groups outer, n bins inner)."""
+        return (bin_index(int(d), dim_edges) if dim_edges else 0) * (len(edges) - 1) + bin_index(int(n), edges)
+
+    def report(pred, target, ns, ds, cal):
         rows = {}
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            sel = (ns >= lo) & (ns < hi)
-            q = torch.stack([apply_calibration(torch.from_numpy(pred[i])[None], int(ns[i]), cal)[0] for i in np.flatnonzero(sel)])
+        cells = np.array([cell(n, d) for n, d in zip(ns, ds)])
+        for c, label in enumerate(labels):
+            sel = cells == c
+            if not sel.any():
+                rows[label] = {"sets": 0}
+                continue
+            q = torch.stack([apply_calibration(torch.from_numpy(pred[i])[None], int(ns[i]), cal, int(ds[i]))[0]
+                             for i in np.flatnonzero(sel)])
             nats, mi = np.expm1(q.clamp_min(0).numpy()), np.expm1(target[sel])
-            rows[f"{lo}-{hi - 1}"] = {
+            rows[label] = {
                 "sets": int(sel.sum()),
                 "cover90": coverage(nats, mi, levels, 0.05, 0.95),
                 "cover50": coverage(nats, mi, levels, 0.25, 0.75),
@@ -145,16 +204,22 @@ def main() -> None:
             }
         return rows
 
-    before, after = report(pc, tc, nc, None), report(pc, tc, nc, calib)
+    before, after = report(pc, tc, nc, dc, None), report(pc, tc, nc, dc, calib)
     kept = []
-    for b, key in enumerate(before):  # bins in edge order
-        gain = abs(before[key]["cover90"] - 0.9) - abs(after[key]["cover90"] - 0.9)
+    tables = calib["offsets"] if dim_edges else [calib["offsets"]]
+    for c, key in enumerate(labels):  # cells in edge order, groups outer
+        gain = abs(before[key].get("cover90", 0.9) - 0.9) - abs(after[key].get("cover90", 0.9) - 0.9)
         kept.append(bool(gain > a.min_gain))
         if not kept[-1]:
-            calib["offsets"][b] = [0.0] * len(levels)
-    calib["bins"], calib["kept"] = list(before), kept  # the card's JSON sorts keys: "bins" keeps the edge order
+            tables[c // (len(edges) - 1)][c % (len(edges) - 1)] = [0.0] * len(levels)
+    calib["bins"], calib["kept"] = labels, kept  # the card's JSON sorts keys: "bins" keeps the edge order
     calib["method"] += f"; a bin keeps its offsets only if they bring its check coverage > {a.min_gain} closer to 0.90"
-    calib["check"] = {"before": before, "after": report(pc, tc, nc, calib), "fitted": after}
+    if a.keep_below is not None:
+        carried = carry_offsets(card.get("calibration"), calib, a.keep_below)
+        calib["carried"] = [label for c, label in enumerate(labels) if c % (len(edges) - 1) in carried]
+        kept[:] = [k or label in calib["carried"] for k, label in zip(kept, labels)]
+        calib["method"] += f"; the n bins below {a.keep_below} carry the previous calibration's offsets"
+    calib["check"] = {"before": before, "after": report(pc, tc, nc, dc, calib), "fitted": after}
     calib["generator"] = f"{generator}, fresh seeds"
     card["calibration"] = calib
     weights, card_path = save_release(net, card, release_paths(a.checkpoint)[0].with_suffix(""))  # re-binds card and weights

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from mist.calibration import apply_calibration, coverage, fit_calibration
+from mist.calibration import (
+    DEFAULT_DIM_EDGES,
+    apply_calibration,
+    coverage,
+    fit_calibration,
+)
 
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 Z = np.array([-1.6449, -0.6745, 0.0, 0.6745, 1.6449])
@@ -64,6 +69,45 @@ def test_widen_only_calibration_never_narrows_an_interval():
     q = _calibrated(pred, cal)
     assert np.all(q[:, 0] <= pred[:, 0] + 1e-12) and np.all(q[:, -1] >= pred[:, -1] - 1e-12)
     np.testing.assert_allclose(q[:, :2], pred[:, :2])
+
+
+def test_calibration_by_dimension_widens_only_the_group_that_needs_it():
+    """Low-dimensional sets already calibrated, high-dimensional ones too narrow: one offset per n
+    bin widens both alike, and neither group covers 90% (the low one over-covers, the high one
+    still misses); per dimension group, each covers 90% and the low group keeps its width."""
+    rng = np.random.default_rng(4)
+
+    def draw(m):
+        dims = np.where(rng.random(m) < 0.5, 4, 40)
+        centre, sd = rng.uniform(0, 2, m), np.full(m, 0.1)
+        spread = np.where(dims < 11, 1.0, 0.4)  # the low group's quantiles are right, the high group's too narrow
+        return centre[:, None] + (spread * sd)[:, None] * Z, centre + sd * rng.standard_normal(m), dims
+
+    pred, target, dims = draw(6000)
+    ns = np.full(len(target), 1000)
+    pooled = fit_calibration(pred, target, ns, LEVELS, EDGES, widen_only=True)
+    grouped = fit_calibration(pred, target, ns, LEVELS, EDGES, widen_only=True, dims=dims, dim_edges=DEFAULT_DIM_EDGES)
+    assert grouped["dim_edges"] == DEFAULT_DIM_EDGES and np.shape(grouped["offsets"]) == (2, 1, 5)
+    pred, target, dims = draw(6000)
+    low, high = dims < 11, dims >= 11
+    for cal, low_cover, high_cover in ((pooled, (0.95, 1.0), (0.0, 0.86)), (grouped, (0.86, 0.94), (0.86, 0.94))):
+        q = np.stack([apply_calibration(torch.from_numpy(p)[None], 1000, cal, int(d))[0].numpy() for p, d in zip(pred, dims)])
+        assert low_cover[0] <= coverage(q[low], target[low], LEVELS, 0.05, 0.95) <= low_cover[1]
+        assert high_cover[0] <= coverage(q[high], target[high], LEVELS, 0.05, 0.95) <= high_cover[1]
+    np.testing.assert_allclose(q[low], pred[low], atol=0.01)  # the grouped card leaves the calibrated group alone
+
+
+def test_a_card_calibrated_by_dimension_needs_the_dimension():
+    cal = {"edges": EDGES, "dim_edges": DEFAULT_DIM_EDGES, "levels": list(LEVELS), "scaled": True,
+           "offsets": [[[0.0, 0.0, 0.0, 0.0, 0.0]], [[-0.5, 0.0, 0.0, 0.0, 0.5]]]}
+    pred = torch.tensor([[0.0, 0.5, 1.0, 1.5, 2.0]])
+    assert torch.equal(apply_calibration(pred, 100, cal, 2), pred)
+    assert torch.allclose(apply_calibration(pred, 100, cal, 64), pred + torch.tensor([-1.0, 0.0, 0.0, 0.0, 1.0]))
+    assert torch.allclose(apply_calibration(pred, 100, cal, 500), apply_calibration(pred, 100, cal, 64))  # outer groups open
+    with pytest.raises(ValueError, match="dims = dx \\+ dy"):
+        apply_calibration(pred, 100, cal)
+    with pytest.raises(ValueError, match="needs `dims`"):
+        fit_calibration(pred.numpy(), np.zeros(1), np.full(1, 100), LEVELS, EDGES, dim_edges=DEFAULT_DIM_EDGES)
 
 
 def test_additive_offsets_widen_every_set_alike():
@@ -145,6 +189,18 @@ def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why
             assert row == [0.0] * 5
         # what ships: the fitted offsets where kept, the network's own quantiles elsewhere
         assert check["after"][key]["cover90"] == pytest.approx(check["fitted" if kept else "before"][key]["cover90"])
+    # per dimension group, with the small-n bins carrying the card's current offsets
+    previous = load_release(tmp_path / "m")[1]["calibration"]["offsets"]
+    grouped = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--widen-only", "--from-sets", sets,
+                              "--by-dims", "--keep-below", "256"], capture_output=True, text=True, check=False)
+    assert grouped.returncode == 0, grouped.stderr
+    by_dims = load_release(tmp_path / "m")[1]["calibration"]
+    assert np.shape(by_dims["offsets"]) == (2, 6, 5) and len(by_dims["bins"]) == len(by_dims["kept"]) == 12
+    assert by_dims["bins"][0] == "dims 2-10, n 16-63" and by_dims["bins"][-1] == "dims 11-64, n 8193-32768"
+    assert by_dims["carried"] == ["dims 2-10, n 16-63", "dims 2-10, n 64-255", "dims 11-64, n 16-63", "dims 11-64, n 64-255"]
+    for table in by_dims["offsets"]:
+        assert table[:2] == previous[:2]
+    assert set(by_dims["check"]["after"]) == set(by_dims["bins"])
     # another prior, other bins: the card names both
     (tmp_path / "broad.yaml").write_text(json.dumps(dict(gen, dx=[1, 3], dy=[1, 3])))
     other_prior = subprocess.run([sys.executable, str(script), str(tmp_path / "m"), "--sets-per-bin", "20", "--threads", "1",

@@ -317,6 +317,12 @@ def test_calibration_from_the_card_by_n_bin(est):
     assert calibrated.estimate(x[:60], y[:60]) == est.estimate(x[:60], y[:60])  # bin [16, 64): no shift
     with pytest.raises(CheckpointError, match="does not fit this checkpoint"):
         MIEstimator(tiny_network(), {"trained_ranges": RANGES, "calibration": dict(cal, offsets=[[0.0] * 3] * 4)})
+    # by joint dimension too: 1 + 1 dims takes the first group's offsets
+    grouped = dict(cal, dim_edges=[2, 11, 65], offsets=[cal["offsets"], [[0.0] * 5] * 4])
+    by_dims = MIEstimator(tiny_network(), {"trained_ranges": RANGES, "calibration": grouped}, device="cpu")
+    assert by_dims.estimate(x, y) == b
+    with pytest.raises(CheckpointError, match="per group of `dim_edges`"):
+        MIEstimator(tiny_network(), {"trained_ranges": RANGES, "calibration": dict(grouped, offsets=cal["offsets"])})
 
 
 def test_devices():

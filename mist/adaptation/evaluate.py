@@ -51,7 +51,8 @@ def score(pred: np.ndarray, sets: Sequence, levels: Sequence[float], calibration
     ns = np.array([s.x.shape[0] for s in sets])
     mi = np.array([float(s.mi) for s in sets])
     q = torch.from_numpy(np.asarray(pred, np.float64))
-    nats = np.stack([np.expm1(apply_calibration(q[i : i + 1], int(ns[i]), calibration)[0].clamp_min(0).numpy())
+    dims = [s.x.shape[1] + s.y.shape[1] for s in sets]
+    nats = np.stack([np.expm1(apply_calibration(q[i : i + 1], int(ns[i]), calibration, dims[i])[0].clamp_min(0).numpy())
                      for i in range(len(sets))]) if len(sets) else np.zeros((0, len(levels)))
 
     def block(sel: np.ndarray) -> dict[str, Any]:

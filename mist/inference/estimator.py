@@ -88,15 +88,20 @@ def _checked_calibration(card: dict[str, Any], levels: Sequence[float]) -> dict[
     if not cal:
         return None
     try:
-        edges, offsets = list(cal["edges"]), [list(map(float, row)) for row in cal["offsets"]]
-        ok = len(offsets) == len(edges) - 1 and all(len(row) == len(levels) for row in offsets)
+        edges, dim_edges = list(cal["edges"]), list(cal.get("dim_edges") or [])
+        tables = cal["offsets"] if dim_edges else [cal["offsets"]]
+        ok = not dim_edges or (len(tables) == len(dim_edges) - 1 and dim_edges == sorted(set(dim_edges)))
+        for table in tables:
+            offsets = [list(map(float, row)) for row in table]
+            ok = ok and len(offsets) == len(edges) - 1 and all(len(row) == len(levels) for row in offsets)
         ok = ok and [float(q) for q in cal.get("levels", levels)] == list(levels)
     except (KeyError, TypeError, ValueError):
         ok = False
     if not ok:
         raise CheckpointError(
             "the card's `calibration` does not fit this checkpoint (it needs `edges` of n bins and one offset per "
-            f"quantile level {list(levels)} per bin); recalibrate with scripts/calibrate_checkpoint.py"
+            f"quantile level {list(levels)} per bin, per group of `dim_edges` when it has them); "
+            "recalibrate with scripts/calibrate_checkpoint.py"
         )
     return cal
 
@@ -246,7 +251,7 @@ class MIEstimator:
             self.network, [(j.x, j.y) for j in jobs], self.batch_tokens, self.device, [j.ranks for j in jobs]
         )
         q = torch.from_numpy(raw)
-        calibrated = np.stack([apply_calibration(q[i : i + 1], len(j.x), self.calibration)[0].numpy()
+        calibrated = np.stack([apply_calibration(q[i : i + 1], len(j.x), self.calibration, j.x.shape[1] + j.y.shape[1])[0].numpy()
                                for i, j in enumerate(jobs)]) if jobs else raw
         mid = self.levels.index(0.5)
         for i, j in enumerate(jobs):
