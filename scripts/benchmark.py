@@ -14,7 +14,12 @@ NeurIPS 2023) read from files exported by scripts/bmi_export.py in its own venv 
 scripts/setup_bmi.sh first); gaussian is jointly Gaussian data with monotone warps, where the
 copula estimate is efficient and mist must match it. bmi and gaussian compare the columns of
 --estimators (default: mist core gaussian gaussian_copula ksg; "core" is mist's classical core
-alone, the ablation of the learned part) and write rows.csv and summary.md to --out.
+alone, the ablation of the learned part) and write rows.csv and summary.md to --out. release
+runs all three on one checkpoint, the way a release is checked (BMI n = 1,000 and 5,000 seeds
+0-2 with mist and the core; the warped Gaussians with mist and the Gaussian copula; the grid of
+--config with mist and the Gaussian copula), into OUT/bmi, OUT/gaussian and OUT/grid, and
+writes OUT/goals.md: every accuracy goal of a release, measured, against its target
+(mist.benchmark.goals).
 
 modes (configs/benchmark/, shipped as mist.configs):
   tiny   seconds; what the CI test runs: 2 suites, n 100 and 300, 2 dims, 3 MI targets,
@@ -69,6 +74,7 @@ examples:
   python scripts/benchmark.py --config quick --checkpoint checkpoints/mist-small seeds=1 grid.n=[1000]
   python scripts/benchmark.py --config quick --estimators mist gaussian ksg
   python scripts/benchmark.py --report-only --out outputs/benchmark/quick
+  python scripts/benchmark.py --suite release --workers 2 --out runs/release   # goals.md: met or not
 
 exit status: 0 on success (a failed single estimate is a row with status "error", counted in
 summary.md); 2 on bad arguments or config (or --resume of another config); 3 when --out holds
@@ -79,12 +85,13 @@ results and neither --resume nor --overwrite is given; 4 when a mist checkpoint 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="benchmark.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    p.add_argument("--suite", choices=("grid", "bmi", "gaussian"), default="grid",
-                   help="grid: the generator grid of --config; bmi: BMI's 40 tasks; gaussian: warped Gaussians")
+    p.add_argument("--suite", choices=("grid", "bmi", "gaussian", "release"), default="grid",
+                   help="grid: the generator grid of --config; bmi: BMI's 40 tasks; gaussian: warped Gaussians; "
+                        "release: all three, and the release goals met or not (goals.md)")
     p.add_argument("--bmi-dir", default=".cache/bmi", help="folder of exported BMI tasks (--suite bmi)")
     p.add_argument("--n", type=int, nargs="+", help="sample sizes (--suite bmi: exported ones; gaussian: 300 1000 5000)")
-    p.add_argument("--bmi-seeds", type=int, nargs="+", default=[0],
-                   help="--suite bmi: seeds of each task (exported ones; default 0, the paper's protocol)")
+    p.add_argument("--bmi-seeds", type=int, nargs="+",
+                   help="--suite bmi: seeds of each task (exported ones; default 0, the paper's protocol; release: 0 1 2)")
     p.add_argument("--config", default="quick",
                    help="a config name in configs/benchmark (tiny, quick, full) or a YAML path (default: quick)")
     p.add_argument("--out", default=None,
@@ -116,11 +123,19 @@ def main(argv=None) -> int:
     # Before numpy and torch start their thread pools (workers re-limit to the config's threads).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("WANDB_MODE", "disabled")
-    from mist.benchmark import ResultsExist, build_cases, load_config, plan_text, report_only, run_benchmark
+    from mist.benchmark import (
+        ResultsExist,
+        build_cases,
+        plan_text,
+        report_only,
+        run_benchmark,
+    )
     from mist.benchmark.runner import select_cases
 
     argv = sys.argv[1:] if argv is None else list(argv)
     command = "python scripts/benchmark.py " + shlex.join(argv)
+    if args.suite == "release":
+        return run_release(args, command)
     if args.suite != "grid":
         return run_accuracy(args, command)
     if args.report_only:
@@ -130,23 +145,8 @@ def main(argv=None) -> int:
         meta = report_only(args.out, plots=not args.no_plots)
         print(f"rewrote {', '.join(meta['outputs'])} in {args.out}")
         return 0
-    overrides = list(args.overrides)
-    if args.estimators:  # argparse lets `--estimators a b KEY=VALUE` swallow the overrides: give them back
-        overrides = [e for e in args.estimators if "=" in e] + overrides
-        args.estimators = [name for e in args.estimators if "=" not in e for name in e.split(",") if name]
-    if args.workers is not None:
-        overrides.append(f"workers={args.workers}")
-    if args.threads is not None:
-        overrides.append(f"threads={args.threads}")
     try:
-        cfg = load_config(args.config, overrides)
-        if args.estimators:
-            cfg = cfg.select(args.estimators)
-        if args.checkpoint:
-            import dataclasses
-
-            cfg = dataclasses.replace(cfg, estimators=tuple(
-                dataclasses.replace(e, checkpoint=args.checkpoint) if e.kind == "mist" else e for e in cfg.estimators))
+        cfg = grid_config(args)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -174,38 +174,80 @@ def main(argv=None) -> int:
     return 0
 
 
+def grid_config(args: argparse.Namespace, estimators: list[str] | None = None):
+    """The grid's config: --config with the KEY=VALUE overrides, --workers, --threads, the
+    columns of --estimators (or `estimators`) and --checkpoint for every mist column."""
+    from mist.benchmark import load_config
+
+    overrides = list(args.overrides)
+    if args.estimators:  # argparse lets `--estimators a b KEY=VALUE` swallow the overrides: give them back
+        overrides = [e for e in args.estimators if "=" in e] + overrides
+        args.estimators = [name for e in args.estimators if "=" not in e for name in e.split(",") if name]
+    if args.workers is not None:
+        overrides.append(f"workers={args.workers}")
+    if args.threads is not None:
+        overrides.append(f"threads={args.threads}")
+    cfg = load_config(args.config, overrides)
+    if estimators or args.estimators:
+        cfg = cfg.select(estimators or args.estimators)
+    if args.checkpoint:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, estimators=tuple(
+            dataclasses.replace(e, checkpoint=args.checkpoint) if e.kind == "mist" else e for e in cfg.estimators))
+    return cfg
+
+
 def run_accuracy(args: argparse.Namespace, command: str) -> int:
     """--suite bmi or gaussian: every column on every case; rows.csv and summary.md in --out."""
-    import csv
-    import dataclasses
-
-    from mist.benchmark.accuracy import bmi_accuracy_cases, run_suite, tables, warped_gaussian_cases
-    from mist.benchmark.interface import make_column
-
     names = [n for e in (args.estimators or ["mist", "core", "gaussian", "gaussian_copula", "ksg"]) for n in e.split(",") if n]
     try:
-        if args.suite == "bmi":
-            cases = bmi_accuracy_cases(args.bmi_dir, n=args.n, seeds=args.bmi_seeds)
-        else:
-            cases = warped_gaussian_cases(ns=args.n or (300, 1000, 5000))
-        columns = [make_column(n, args.checkpoint) for n in names]
+        rows = accuracy_rows(args.suite, names, args.checkpoint, args.bmi_dir, args.n, args.bmi_seeds or [0],
+                             progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows = run_suite(cases, columns, progress=not args.no_progress)
-    out = args.out or os.path.join("outputs", "benchmark", args.suite)
+    write_accuracy(rows, names, args.suite, args.out or os.path.join("outputs", "benchmark", args.suite), command)
+    return 0
+
+
+def accuracy_rows(suite: str, names: list[str], checkpoint: str | None, bmi_dir: str, n: list[int] | None,
+                  bmi_seeds: list[int], progress: bool = True) -> list:
+    """Every column of `names` on every case of the bmi or gaussian suite (typed rows)."""
+    from mist.benchmark.accuracy import (
+        bmi_accuracy_cases,
+        run_suite,
+        warped_gaussian_cases,
+    )
+    from mist.benchmark.interface import make_column
+
+    if suite == "bmi":
+        cases = bmi_accuracy_cases(bmi_dir, n=n, seeds=bmi_seeds)
+    else:
+        cases = warped_gaussian_cases(ns=n or (300, 1000, 5000))
+    columns = [make_column(name, checkpoint) for name in names]
+    return run_suite(cases, columns, progress=progress)
+
+
+def write_accuracy(rows: list, names: list[str], suite: str, out: str, command: str) -> None:
+    """rows.csv and summary.md (overall, per n and per family; the Gaussians' done-when figures) in `out`."""
+    import csv
+    import dataclasses
+
+    from mist.benchmark.accuracy import tables
+
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "rows.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[fl.name for fl in dataclasses.fields(rows[0])])
         w.writeheader()
         w.writerows(dataclasses.asdict(r) for r in rows)
     by = [("n", lambda r: r.n), ("family", lambda r: r.family)]
-    if args.suite == "gaussian":
+    if suite == "gaussian":
         by = [("n", lambda r: r.n), ("true MI", lambda r: r.true_mi), ("dims", lambda r: r.family)]
-    text = f"# {args.suite} suite\n\n`{command}`\n\n"
+    text = f"# {suite} suite\n\n`{command}`\n\n"
     for n in sorted({r.n for r in rows}):
         text += f"## n = {n}\n\n" + tables([r for r in rows if r.n == n], names, by[1:]) + "\n"
-    if args.suite == "gaussian":
+    if suite == "gaussian":
         zero = [r for r in rows if r.true_mi == 0.0]
         big = [r for r in rows if r.n >= 1000 and r.lower is not None]
         text += "## Done-when figures\n\n| column | mean abs at MI = 0 | median width90 at n >= 1000 |\n|---|---|---|\n"
@@ -217,6 +259,46 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
         f.write(text)
     print(text)
     print(f"wrote rows.csv and summary.md to {out}")
+
+
+def run_release(args: argparse.Namespace, command: str) -> int:
+    """--suite release: BMI, the warped Gaussians and the grid on one checkpoint, then goals.md."""
+    import csv
+
+    from mist.benchmark import ResultsExist, run_benchmark
+    from mist.benchmark.goals import (
+        bmi_goals,
+        gaussian_goals,
+        goals_markdown,
+        grid_goals,
+    )
+    from mist.release import CheckpointError
+
+    out = args.out or os.path.join("outputs", "benchmark", "release")
+    progress = not args.no_progress
+    try:
+        cfg = grid_config(args, ["mist", "gaussian_copula"])
+        bmi = accuracy_rows("bmi", ["mist", "core"], args.checkpoint, args.bmi_dir, args.n or [1000, 5000],
+                            args.bmi_seeds or [0, 1, 2], progress)
+        write_accuracy(bmi, ["mist", "core"], "bmi", os.path.join(out, "bmi"), command)
+        gauss = accuracy_rows("gaussian", ["mist", "gaussian_copula"], args.checkpoint, args.bmi_dir, None, [0], progress)
+        write_accuracy(gauss, ["mist", "gaussian_copula"], "gaussian", os.path.join(out, "gaussian"), command)
+        run_benchmark(cfg, os.path.join(out, "grid"), command=command, resume=args.resume, overwrite=args.overwrite,
+                      progress=progress, plots=not args.no_plots)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 4 if isinstance(err, CheckpointError) else 2
+    except ResultsExist as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    with open(os.path.join(out, "grid", "estimates.csv"), newline="") as f:
+        estimates = list(csv.DictReader(f))
+    goals = bmi_goals(bmi) + gaussian_goals(gauss) + grid_goals(estimates)
+    text = goals_markdown(goals, command)
+    with open(os.path.join(out, "goals.md"), "w") as f:
+        f.write(text)
+    print(text)
+    print(f"wrote bmi/, gaussian/, grid/ and goals.md to {out}")
     return 0
 
 

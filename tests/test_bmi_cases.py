@@ -125,3 +125,33 @@ def test_the_benchmark_runs_the_chosen_seeds_of_each_task(tmp_path):
     assert done.returncode == 0, done.stderr
     cases = (out / "rows.csv").read_text().splitlines()[1:]
     assert len(cases) == 2 * len(TASKS) and {c.split(",")[0].rsplit("/", 1)[1] for c in cases} == {"s0", "s2"}
+
+
+def test_the_release_suite_runs_every_suite_on_one_checkpoint_and_writes_the_goals(tmp_path):
+    """--suite release: BMI (mist and the core), the warped Gaussians (mist and the copula) and
+    the grid (mist and the copula) into their folders, and goals.md with every goal met or not."""
+    import subprocess
+    import sys
+
+    from mist.model import MISTNetwork, NetworkConfig
+    from mist.release import save_release
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    folder = _export(tmp_path / "bmi", ns=(100,), seeds=(0,))
+    net = MISTNetwork(NetworkConfig(hidden=8, sample_hidden=8, heads=2, blocks=1, sample_blocks=1, inducing_points=2))
+    save_release(net, {"trained_ranges": {"n": [16, 4096], "dx": [1, 20], "dy": [1, 20], "mi": [0, 40]}}, tmp_path / "tiny")
+    out = tmp_path / "release"
+    done = subprocess.run([sys.executable, str(root / "scripts" / "benchmark.py"), "--suite", "release", "--bmi-dir",
+                           str(folder), "--n", "100", "--bmi-seeds", "0", "--config", "tiny", "--checkpoint",
+                           str(tmp_path / "tiny"), "--out", str(out), "--no-progress", "--no-plots"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    bmi = (out / "bmi" / "rows.csv").read_text().splitlines()
+    assert len(bmi) == 1 + 2 * len(TASKS) and {line.split(",")[6] for line in bmi[1:]} == {"mist", "core"}
+    gauss = (out / "gaussian" / "rows.csv").read_text().splitlines()
+    assert {line.split(",")[6] for line in gauss[1:]} == {"mist", "gaussian_copula"}
+    assert "gaussian_copula" in (out / "grid" / "estimates.csv").read_text()
+    goals = (out / "goals.md").read_text()
+    # n = 100 only: the BMI goals at n = 5,000 are reported as not met, never skipped
+    assert "| bmi | n = 5000 | no mist rows | - | **no** |" in goals
+    assert goals.count("| gaussian |") == 5 and "| grid | MAE held out" in goals and "goals met" in goals
