@@ -44,7 +44,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["DEFAULT_DIM_EDGES", "DEFAULT_EDGES", "apply_calibration", "bin_index", "coverage", "fit_calibration", "group_labels"]
+__all__ = [
+    "DEFAULT_DIM_EDGES", "DEFAULT_EDGES", "apply_calibration", "bin_index", "cell_index", "coverage", "fit_calibration",
+    "group_labels", "offset_tables",
+]
 
 DEFAULT_EDGES = [16, 64, 256, 1024, 4096, 8193]  # n bins: 16-63, 64-255, 256-1023, 1024-4095, 4096-8192 (outer bins open)
 DEFAULT_DIM_EDGES = [2, 11, 65]  # dx + dy groups: 2-10 (with KSG evidence), 11-64 (outer groups open)
@@ -159,6 +162,22 @@ def fit_calibration(
     }
 
 
+def offset_tables(calibration: dict[str, Any]) -> list[list[list[float]]]:
+    """The card's offsets as one table (n bins x K) per dimension group; a card calibrated by n
+    alone has one. The tables are the card's own lists (editing them edits the card)."""
+    return calibration["offsets"] if calibration.get("dim_edges") else [calibration["offsets"]]
+
+
+def cell_index(calibration: dict[str, Any], n: int, dims: int | None = None) -> tuple[int, int]:
+    """(dimension group, n bin) of a set of n samples and dims = dx + dy in the card's tables."""
+    group = 0
+    if calibration.get("dim_edges"):
+        if dims is None:
+            raise ValueError("this calibration depends on the joint dimension: pass dims = dx + dy")
+        group = bin_index(dims, calibration["dim_edges"])
+    return group, bin_index(n, calibration["edges"])
+
+
 def apply_calibration(
     pred: torch.Tensor, n: int, calibration: dict[str, Any] | None, dims: int | None = None
 ) -> torch.Tensor:
@@ -167,12 +186,8 @@ def apply_calibration(
     side of the median when the card names the levels."""
     if not calibration:
         return pred
-    offsets = calibration["offsets"]
-    if calibration.get("dim_edges"):
-        if dims is None:
-            raise ValueError("this calibration depends on the joint dimension: pass dims = dx + dy")
-        offsets = offsets[bin_index(dims, calibration["dim_edges"])]
-    row = torch.as_tensor(offsets[bin_index(n, calibration["edges"])], dtype=pred.dtype, device=pred.device)
+    group, b = cell_index(calibration, n, dims)
+    row = torch.as_tensor(offset_tables(calibration)[group][b], dtype=pred.dtype, device=pred.device)
     if calibration.get("scaled", False):  # cards before scaled calibration hold additive offsets
         row = row * (pred[..., -1:] - pred[..., :1]).clamp_min(MIN_WIDTH)
     shifted = pred + row

@@ -202,8 +202,8 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
     """--suite bmi or gaussian: every column on every case; rows.csv and summary.md in --out."""
     names = [n for e in (args.estimators or ["mist", "core", "gaussian", "gaussian_copula", "ksg"]) for n in e.split(",") if n]
     try:
-        rows = accuracy_rows(args.suite, names, args.checkpoint, args.bmi_dir, args.n, args.bmi_seeds or [0],
-                             progress=not args.no_progress)
+        cases = accuracy_cases(args.suite, args.bmi_dir, args.n, args.bmi_seeds or [0])
+        rows = accuracy_rows(cases, names, args.checkpoint, progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -211,22 +211,21 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
-def accuracy_rows(suite: str, names: list[str], checkpoint: str | None, bmi_dir: str, n: list[int] | None,
-                  bmi_seeds: list[int], progress: bool = True) -> list:
-    """Every column of `names` on every case of the bmi or gaussian suite (typed rows)."""
-    from mist.benchmark.accuracy import (
-        bmi_accuracy_cases,
-        run_suite,
-        warped_gaussian_cases,
-    )
-    from mist.benchmark.interface import make_column
+def accuracy_cases(suite: str, bmi_dir: str, n: list[int] | None, bmi_seeds: list[int]) -> list:
+    """The cases of the bmi or gaussian suite (a missing BMI export is an error here, before any work)."""
+    from mist.benchmark.accuracy import bmi_accuracy_cases, warped_gaussian_cases
 
     if suite == "bmi":
-        cases = bmi_accuracy_cases(bmi_dir, n=n, seeds=bmi_seeds)
-    else:
-        cases = warped_gaussian_cases(ns=n or (300, 1000, 5000))
-    columns = [make_column(name, checkpoint) for name in names]
-    return run_suite(cases, columns, progress=progress)
+        return bmi_accuracy_cases(bmi_dir, n=n, seeds=bmi_seeds)
+    return warped_gaussian_cases(ns=n or (300, 1000, 5000))
+
+
+def accuracy_rows(cases: list, names: list[str], checkpoint: str | None, progress: bool = True) -> list:
+    """Every column of `names` on every case (typed rows)."""
+    from mist.benchmark.accuracy import run_suite
+    from mist.benchmark.interface import make_column
+
+    return run_suite(cases, [make_column(name, checkpoint) for name in names], progress=progress)
 
 
 def write_accuracy(rows: list, names: list[str], suite: str, out: str, command: str) -> None:
@@ -276,15 +275,16 @@ def run_release(args: argparse.Namespace, command: str) -> int:
 
     out = args.out or os.path.join("outputs", "benchmark", "release")
     progress = not args.no_progress
-    try:
+    try:  # every refusal (config, BMI export, results already in --out, a checkpoint that does not load) before any estimate
         cfg = grid_config(args, ["mist", "gaussian_copula"])
-        bmi = accuracy_rows("bmi", ["mist", "core"], args.checkpoint, args.bmi_dir, args.n or [1000, 5000],
-                            args.bmi_seeds or [0, 1, 2], progress)
-        write_accuracy(bmi, ["mist", "core"], "bmi", os.path.join(out, "bmi"), command)
-        gauss = accuracy_rows("gaussian", ["mist", "gaussian_copula"], args.checkpoint, args.bmi_dir, None, [0], progress)
-        write_accuracy(gauss, ["mist", "gaussian_copula"], "gaussian", os.path.join(out, "gaussian"), command)
+        bmi_cases = accuracy_cases("bmi", args.bmi_dir, args.n or [1000, 5000], args.bmi_seeds or [0, 1, 2])
         run_benchmark(cfg, os.path.join(out, "grid"), command=command, resume=args.resume, overwrite=args.overwrite,
                       progress=progress, plots=not args.no_plots)
+        bmi = accuracy_rows(bmi_cases, ["mist", "core"], args.checkpoint, progress)
+        write_accuracy(bmi, ["mist", "core"], "bmi", os.path.join(out, "bmi"), command)
+        gauss = accuracy_rows(accuracy_cases("gaussian", args.bmi_dir, None, [0]), ["mist", "gaussian_copula"],
+                              args.checkpoint, progress)
+        write_accuracy(gauss, ["mist", "gaussian_copula"], "gaussian", os.path.join(out, "gaussian"), command)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 4 if isinstance(err, CheckpointError) else 2

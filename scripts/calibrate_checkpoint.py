@@ -53,10 +53,11 @@ from mist.calibration import (
     DEFAULT_DIM_EDGES,
     DEFAULT_EDGES,
     apply_calibration,
-    bin_index,
+    cell_index,
     coverage,
     fit_calibration,
     group_labels,
+    offset_tables,
 )
 from mist.inference.forward import predict_log1p
 from mist.release import load_release, release_paths, save_release
@@ -98,22 +99,19 @@ def weights_digest(net) -> str:
 def carry_offsets(previous: dict | None, calib: dict, keep_below: int) -> list[int]:
     """Copy the previous calibration's offsets into `calib`'s n bins that end at or below
     `keep_below`, in every dimension group; returns those bins' indices. Exits when the previous
-    card has no calibration or other n edges."""
+    card has no calibration, other n edges or other dimension groups."""
     if not previous:
         sys.exit("--keep-below carries the card's current offsets, but the card has no calibration")
     if [float(e) for e in previous["edges"]] != calib["edges"]:
         sys.exit(f"--keep-below needs the same n edges as the card's calibration ({previous['edges']})")
-    edges, groups = calib["edges"], len(calib.get("dim_edges") or [0, 0]) - 1
+    if previous.get("dim_edges") and previous["dim_edges"] != calib.get("dim_edges"):
+        sys.exit("--keep-below needs the same dimension groups as the card's calibration")
+    edges, old = calib["edges"], offset_tables(previous)
     bins = [b for b in range(len(edges) - 1) if edges[b + 1] <= keep_below]
-    tables = calib["offsets"] if calib.get("dim_edges") else [calib["offsets"]]
-    for g in range(groups):
-        old = previous["offsets"]
-        if previous.get("dim_edges"):
-            if previous["dim_edges"] != calib.get("dim_edges"):
-                sys.exit("--keep-below needs the same dimension groups as the card's calibration")
-            old = old[g]
+    for g, table in enumerate(offset_tables(calib)):
+        source = old[g if previous.get("dim_edges") else 0]  # a card calibrated by n alone: its one table, for every group
         for b in bins:
-            tables[g][b] = [float(v) for v in old[b]]
+            table[b] = [float(v) for v in source[b]]
     return bins
 
 
@@ -182,7 +180,8 @@ def main() -> None:
 
     def cell(n, d):
         """Index of the set's calibration cell in `labels` (groups outer, n bins inner)."""
-        return (bin_index(int(d), dim_edges) if dim_edges else 0) * (len(edges) - 1) + bin_index(int(n), edges)
+        group, b = cell_index(calib, int(n), int(d))
+        return group * (len(edges) - 1) + b
 
     def report(pred, target, ns, ds, cal):
         rows = {}
@@ -206,7 +205,7 @@ def main() -> None:
 
     before, after = report(pc, tc, nc, dc, None), report(pc, tc, nc, dc, calib)
     kept = []
-    tables = calib["offsets"] if dim_edges else [calib["offsets"]]
+    tables = offset_tables(calib)
     for c, key in enumerate(labels):  # cells in edge order, groups outer
         gain = abs(before[key].get("cover90", 0.9) - 0.9) - abs(after[key].get("cover90", 0.9) - 0.9)
         kept.append(bool(gain > a.min_gain))

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from mist.calibration import apply_calibration
+from mist.calibration import apply_calibration, offset_tables
 from mist.discrete import estimate_discrete
 from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
@@ -89,7 +89,7 @@ def _checked_calibration(card: dict[str, Any], levels: Sequence[float]) -> dict[
         return None
     try:
         edges, dim_edges = list(cal["edges"]), list(cal.get("dim_edges") or [])
-        tables = cal["offsets"] if dim_edges else [cal["offsets"]]
+        tables = offset_tables(cal)
         ok = not dim_edges or (len(tables) == len(dim_edges) - 1 and dim_edges == sorted(set(dim_edges)))
         for table in tables:
             offsets = [list(map(float, row)) for row in table]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -302,26 +303,27 @@ def _t_copula_loglik(z: np.ndarray, white: np.ndarray, logdet: float, nu: float)
                  + 0.5 * (nu + 1) * np.log1p(x * x / nu).sum())
 
 
-def _profile(z: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, float]:
+def _profile(z: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, float, Callable[[float], float]]:
     """Log pseudo-likelihoods of z under the t copula with correlation r: at each nu of NU_GRID,
-    and at nu = infinity."""
+    at nu = infinity, and as a function of nu (R whitened once)."""
     white = _whitener(r)
     logdet = -2.0 * float(np.log(np.diag(white)).sum())
-    ll = np.array([_t_copula_loglik(z, white, logdet, nu) for nu in NU_GRID])
-    return ll, _t_copula_loglik(z, white, logdet, math.inf)
+
+    def loglik(nu: float) -> float:
+        return _t_copula_loglik(z, white, logdet, nu)
+
+    return np.array([loglik(nu) for nu in NU_GRID]), loglik(math.inf), loglik
 
 
-def _best_nu(z: np.ndarray, r: np.ndarray, ll: np.ndarray) -> float:
-    """The nu that maximises the profile `ll` (over NU_GRID, of z under correlation r): a bounded
-    search in log nu between the grid's neighbours of its best point. A parabola through those
-    three points read nu 0.1-0.3 too high on BMI's tail-only Student-t tasks (the profile is
-    skewed in log nu), and c(nu) 0.01-0.03 nats too low, 2-8 times the spread of nu itself."""
+def _best_nu(ll: np.ndarray, loglik: Callable[[float], float]) -> float:
+    """The nu that maximises the profile (`ll` on NU_GRID, `loglik` anywhere): a bounded search in
+    log nu between the grid's neighbours of its best point. A parabola through those three points
+    read nu 0.1-0.3 too high on BMI's tail-only Student-t tasks (the profile is skewed in log nu),
+    and c(nu) 0.01-0.03 nats too low, 2-8 times the spread of nu itself."""
     k = int(np.argmax(ll))
     lo, hi = NU_GRID[max(k - 1, 0)], NU_GRID[min(k + 1, len(NU_GRID) - 1)]
-    white = _whitener(r)
-    logdet = -2.0 * float(np.log(np.diag(white)).sum())
-    found = minimize_scalar(lambda v: -_t_copula_loglik(z, white, logdet, math.exp(v)),
-                            bounds=(math.log(lo), math.log(hi)), method="bounded", options={"xatol": 5e-3})
+    found = minimize_scalar(lambda v: -loglik(math.exp(v)), bounds=(math.log(lo), math.log(hi)),
+                            method="bounded", options={"xatol": 5e-3})
     nu = math.exp(found.x) if -found.fun >= ll[k] else NU_GRID[k]
     return float(round(nu, 3))
 
@@ -335,13 +337,13 @@ def _fit_nu(z: np.ndarray, gaussian_r: np.ndarray,
     copula with the t scatter at its nu: each model at its best, so that a noisy R cannot make
     heavy tails look likely.
     """
-    ll, gauss = _profile(z, gaussian_r)
+    ll, gauss, loglik = _profile(z, gaussian_r)
     if ll.max() <= gauss:  # not even a hint of heavy tails
         return math.inf, 2.0 * (float(ll.max()) - gauss), None
-    nu = _best_nu(z, gaussian_r, ll)
+    nu = _best_nu(ll, loglik)
     scatter = _t_scatter(t_scores(z, nu), nu, gaussian_r, floor)
-    ll, _ = _profile(z, scatter)  # once more with R fitted under the t copula
-    nu = _best_nu(z, scatter, ll)
+    ll, _, loglik = _profile(z, scatter)  # once more with R fitted under the t copula
+    nu = _best_nu(ll, loglik)
     lr = 2.0 * (float(ll.max()) - gauss)
     if lr < LR_THRESHOLD + LR_PER_DIM * z.shape[1]:
         return math.inf, lr, None
