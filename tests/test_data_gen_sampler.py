@@ -79,7 +79,9 @@ def test_heldout_names_are_absent_from_default():
     assert held.min_chain >= 1, "every held-out set carries a held-out transform"
     fam, tr = (GeneratorConfig.from_dict(_yaml(n)) for n in ("heldout_family", "heldout_transforms"))
     assert set(fam.families) == set(held.families) and set(tr.transforms) == set(held.transforms)
-    assert set(FAMILIES) == set(default.families) | set(held.families)
+    structures = GeneratorConfig.from_dict(_yaml("structures"))
+    assert set(FAMILIES) == set(default.families) | set(held.families) | set(structures.families)
+    assert not set(structures.families) & (set(default.families) | set(held.families))
     assert set(TRANSFORMS) == set(default.transforms) | set(held.transforms)
 
 

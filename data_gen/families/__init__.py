@@ -1,6 +1,8 @@
 """Distribution families with exact MI; importing this registers them all."""
 
-from data_gen.families import gamma_exponential, gaussian, student_t, uniform_noise  # noqa: F401
+from data_gen.families import (  # noqa: F401
+    clusters, contaminated, gamma_exponential, gaussian, manifold, periodic, shells, sign_mixture, student_t, uniform_noise,
+)
 from data_gen.families.base import Family, Joint
 
 __all__ = ["Family", "Joint"]

@@ -25,7 +25,11 @@ copula, where the core is efficient and the right answer is "no correction":
   coordinates);
 - in low joint dimension (dx + dy <= KSG_MAX_DIM), KSG on the copula scores of KSG_ROWS rows
   (chosen by a rule of the data): a nonparametric estimate that sees what the elliptical core
-  cannot (spirals, additive noise), cheap where it is reliable.
+  cannot (spirals, additive noise), cheap where it is reliable;
+- at every dimension, nearest-neighbour evidence on a bounded subset of rows
+  (`mist.stats.neighbours`): KSG against the core, and each side's intrinsic dimension against
+  its column count (a side that is a smooth function of a few latent dimensions, where the
+  Gaussian term reads the nonlinear residue as signal).
 Every feature is invariant to monotone maps of columns, permutations of samples and of
 coordinates within a side, and symmetric in X and Y.
 
@@ -47,6 +51,7 @@ from mist.stats.elliptical import (
     PROFILE_ROWS, EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, correlation,
     eigen_floor, fit_elliptical, gaussian_term, t_scores,
 )
+from mist.stats.neighbours import NeighbourEvidence, neighbour_evidence
 from mist.stats.scores import subset_rows, normal_scores
 
 __all__ = ["FEATURE_NAMES", "NUM_FEATURES", "KSG_MAX_DIM", "KSG_ROWS", "SetSummary", "summarize", "summarize_scores"]
@@ -78,6 +83,10 @@ FEATURE_NAMES = (
     "pair_spread_centre",   # ... on the rows below the median |a|
     "direction_coupling",   # asinh(largest coupling of two squared direction coordinates, as a z-score / 2)
     "mardia_centred",       # asinh(Mardia z-score against its expectation under a Gaussian copula / 4)
+    "log1p_knn",            # log(1 + KSG on NEIGHBOUR_ROWS rows of the scores), at every dimension
+    "knn_minus_core",       # log1p_knn - log1p_core_mi
+    "intrinsic_low",        # min over sides of log(TwoNN intrinsic dimension / columns), in [-4, 1]
+    "intrinsic_high",       # max over sides of the same
 )
 KSG_MAX_DIM = 10  # KSG runs on the scores when dx + dy is at most this (it is biased and slow above)
 KSG_ROWS = 512  # ... on this many fixed rows (min(n, KSG_ROWS)), with k = KSG_K neighbours
@@ -93,11 +102,13 @@ class SetSummary:
         scores: normal scores, shape (n, dx + dy), X's columns first (float64).
         fit: the elliptical core.
         features: invariant features, shape (NUM_FEATURES,), named by FEATURE_NAMES (float64).
+        neighbours: the nearest-neighbour evidence behind the last features.
     """
 
     scores: np.ndarray
     fit: EllipticalFit
     features: np.ndarray
+    neighbours: NeighbourEvidence
 
     @property
     def core_mi(self) -> float:
@@ -160,6 +171,7 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     else:  # the Gaussian copula's own term, beside the t core's
         raw, gauss, _ = gaussian_term(_nearest_correlation(r, eigen_floor(n)), dx, n)
     mardia, excess, ratios, _ = _evidence(z, r, dx)
+    near = neighbour_evidence(z, dx)
     top = np.zeros(_TOP_RHO)
     k = min(_TOP_RHO, fit.rho.shape[0])
     top[:k] = fit.rho[:k] ** 2
@@ -183,8 +195,9 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
         _ksg_features(z, dx, fit.mi),
         _fitted_model_check(z[subset_rows(z, PROFILE_ROWS)], dx, fit),
         [math.asinh(mardia[1] / 4.0)],
+        _neighbour_features(near, dx, dy, fit.mi),
     ])
-    return SetSummary(z, fit, feats)
+    return SetSummary(z, fit, feats, near)
 
 
 def _ridge_weight(d: int, rows: int) -> float:
@@ -269,6 +282,14 @@ def _log_median_ratio(ratio: np.ndarray, law: float) -> float:
         return 0.0
     value = math.log(max(float(np.median(ratio)), 1e-12) / law)
     return min(4.0, max(-4.0, value)) if math.isfinite(value) else 0.0
+
+
+def _neighbour_features(near: NeighbourEvidence, dx: int, dy: int, core: float) -> list[float]:
+    """(log1p KSG, its difference to log1p core, the lower and higher log intrinsic-dimension
+    ratio of the two sides): symmetric in X and Y."""
+    knn = math.log1p(max(0.0, near.ksg))
+    ratios = sorted(min(1.0, max(-4.0, math.log(max(dim, 1e-2) / cols))) for dim, cols in ((near.dim_x, dx), (near.dim_y, dy)))
+    return [knn, knn - math.log1p(core), *ratios]
 
 
 def _ksg_features(z: np.ndarray, dx: int, core: float) -> list[float]:
