@@ -163,3 +163,29 @@ def test_half_named_data_and_generator_dims():
     assert gen["dx"] == [3, 3] and gen["dy"] == [1, 1] and gen["n"] == [16, 32]
     fallback = finetune_generator({"trained_ranges": RANGES}, 2, 2)  # no generator on the card: the shipped default
     assert fallback["n"] == [16, 64] and "gaussian_sparse" in fallback["families"]
+
+
+def test_finetune_generator_keeps_a_mixture_prior_with_dims_and_overrides_in_every_component():
+    _, card = load_release(estimator_mod.default_checkpoint())
+    assert "mixture" in card["training"]["generator"], "the shipped prior is a mixture"
+    gen = finetune_generator(card, 3, 2, {"n": [64, 256]})
+    weights = {k: c["weight"] for k, c in card["training"]["generator"]["mixture"].items()}
+    assert {k: c["weight"] for k, c in gen["mixture"].items()} == weights
+    for c in gen["mixture"].values():
+        assert c["generator"]["dx"] == [3, 3] and c["generator"]["dy"] == [2, 2] and c["generator"]["n"] == [64, 256]
+
+
+def test_mist_adapt_from_the_shipped_checkpoint_exports_a_release_mist_estimate_reads(tmp_path, capsys):
+    """The shipped card's prior is a mixture of generators: fine-tuning from it works end to end."""
+    x, y = samples()
+    result = adapt(x, y, run_dir=tmp_path / "run", out=tmp_path / "adapted", steps=2,
+                   flows={"max_epochs": 2, "layers": 2, "hidden": 16}, progress=False,
+                   overrides=[o for o in TINY if not o.startswith(("trainer.max_steps", "flows.", "progress"))]
+                   + ["+generator.n=[64,128]"])
+    assert "mixture" in result.card["training"]["generator"]
+    table = tmp_path / "d.csv"
+    np.savetxt(table, np.hstack([x[:200], y]), delimiter=",", header="a,b,c", comments="")
+    capsys.readouterr()
+    assert mist_main(["estimate", str(table), "--x", "a,b", "--y", "c", "--checkpoint", str(tmp_path / "adapted"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dx"] == 2 and out["dy"] == 1 and np.isfinite(out["mi"])

@@ -38,21 +38,29 @@ __all__ = ["finetune", "finetune_generator", "read_samples"]
 def finetune_generator(card: Mapping[str, Any], dx: int, dy: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The base checkpoint's training generator with dims fixed to (dx, dy), plus overrides.
 
-    Falls back to the shipped default generator (configs/generator/default.yaml) with the
-    card's trained n when the card records none.
+    A training prior that is a mixture of generators (the shipped checkpoint's) stays a mixture
+    with the same weights: the dims and the overrides apply to every component. Falls back to
+    the shipped default generator (configs/generator/default.yaml) with the card's trained n
+    when the card records none.
 
     Returns:
-        A validated, JSON-ready generator config.
+        A validated, JSON-ready generator config, or {"mixture": {name: {"weight", "generator"}}}.
     """
     gen = (card.get("training") or {}).get("generator")
     if not gen:
         text = importlib.resources.files("mist.configs").joinpath("generator/default.yaml").read_text()
         gen = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
         gen["n"] = list(TrainedRanges.from_card(dict(card)).n)
-    gen = dict(gen)
-    gen.update(dict(overrides or {}))
-    gen["dx"], gen["dy"] = [int(dx), int(dx)], [int(dy), int(dy)]
-    return GeneratorConfig.from_dict(gen).to_dict()
+
+    def fixed(g: Mapping[str, Any]) -> dict[str, Any]:
+        g = {**dict(g), **dict(overrides or {})}
+        g["dx"], g["dy"] = [int(dx), int(dx)], [int(dy), int(dy)]
+        return GeneratorConfig.from_dict(g).to_dict()
+
+    if "mixture" in gen:
+        return {"mixture": {name: {"weight": float(c["weight"]), "generator": fixed(c["generator"])}
+                            for name, c in gen["mixture"].items()}}
+    return fixed(gen)
 
 
 def read_samples(data: Mapping[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None, str]:

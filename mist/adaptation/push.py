@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from data_gen import DatasetSampler, GeneratorConfig, SampleSet
+from data_gen import DatasetSampler, GeneratorConfig, MixtureSampler, SampleSet, make_sampler
 from mist.adaptation.flows import FittedFlow
 from mist.stats import normal_scores
 from mist.training.datasets import GeneratedBatches, generate_batch
@@ -53,21 +53,24 @@ def push_set(s: SampleSet, x_flow: FittedFlow, y_flow: FittedFlow) -> SampleSet:
 class PushedSampler:
     """A generator whose every sample set is pushed through the X and Y flows (labels kept)."""
 
-    def __init__(self, sampler: DatasetSampler, x_flow: FittedFlow, y_flow: FittedFlow):
+    def __init__(self, sampler: DatasetSampler | MixtureSampler, x_flow: FittedFlow, y_flow: FittedFlow):
         self.sampler, self.x_flow, self.y_flow = sampler, x_flow, y_flow
 
     def sample(self, rng: np.random.Generator, n: int | None = None, dx: int | None = None, dy: int | None = None) -> SampleSet:
         return push_set(self.sampler.sample(rng, n=n, dx=dx, dy=dy), self.x_flow, self.y_flow)
 
 
-def _sampler(generator: Mapping[str, Any], x_flow: FittedFlow, y_flow: FittedFlow) -> DatasetSampler:
-    g = GeneratorConfig.from_dict(generator)
-    if g.dx != (x_flow.dim, x_flow.dim) or g.dy != (y_flow.dim, y_flow.dim):
-        raise ValueError(
-            f"the generator draws dx in {list(g.dx)} and dy in {list(g.dy)}, but the flows map dx = {x_flow.dim} "
-            f"and dy = {y_flow.dim}: fix the generator's dims to the flows' (see mist.adaptation.finetune)"
-        )
-    return DatasetSampler(g)
+def _sampler(generator: Mapping[str, Any], x_flow: FittedFlow, y_flow: FittedFlow) -> DatasetSampler | MixtureSampler:
+    """The generator's sampler (a mixture stays one), once every component's dims are the flows'."""
+    parts = [c["generator"] for c in generator["mixture"].values()] if "mixture" in generator else [generator]
+    for part in parts:
+        g = GeneratorConfig.from_dict(part)
+        if g.dx != (x_flow.dim, x_flow.dim) or g.dy != (y_flow.dim, y_flow.dim):
+            raise ValueError(
+                f"the generator draws dx in {list(g.dx)} and dy in {list(g.dy)}, but the flows map dx = {x_flow.dim} "
+                f"and dy = {y_flow.dim}: fix the generator's dims to the flows' (see mist.adaptation.finetune)"
+            )
+    return make_sampler(generator)
 
 
 class PushedBatches(GeneratedBatches):
