@@ -17,6 +17,7 @@ from mist.stats.scores import ranks_and_ties
 
 __all__ = [
     "MIN_N", "TIE_SHARE", "Pair", "ColumnStats", "as_matrix", "as_pair", "column_warnings", "column_ties",
+    "without_constant_columns",
 ]
 
 MIN_N = 10  # the fewest samples mist accepts (published comparisons start at n = 10)
@@ -246,6 +247,24 @@ _MAX_LISTED = 3  # more columns than this with one finding are reported in one m
 def _first(labels) -> str:
     """The first few column names, e.g. "x column 0, x column 4, x column 9, ..."."""
     return ", ".join(list(labels)[:_MAX_LISTED]) + ", ..."
+
+
+def without_constant_columns(pair: Pair) -> tuple[Pair, list[str]]:
+    """The pair without its constant columns, and the labels of those left out.
+
+    A constant column carries no information: I(X;Y) is the same without it, so the estimator
+    never sees it (left in, it makes the correlation matrix singular). A side left with no column
+    is kept as it is: its MI with anything is exactly 0, which the caller reports.
+    """
+    keep_x, keep_y = pair.x_stats.distinct > 1, pair.y_stats.distinct > 1
+    dropped = [lab for lab, k in zip(pair.x_labels, keep_x) if not k] + [lab for lab, k in zip(pair.y_labels, keep_y) if not k]
+    if not dropped or not keep_x.any() or not keep_y.any():
+        return pair, dropped
+    out = Pair(np.ascontiguousarray(pair.x[:, keep_x]), np.ascontiguousarray(pair.y[:, keep_y]),
+               tuple(lab for lab, k in zip(pair.x_labels, keep_x) if k), tuple(lab for lab, k in zip(pair.y_labels, keep_y) if k))
+    for name, stats, keep in (("x_stats", pair.x_stats, keep_x), ("y_stats", pair.y_stats, keep_y)):
+        out.__dict__[name] = ColumnStats(stats.ranks[:, keep], stats.distinct[keep], stats.top[keep])  # reuse the ranks
+    return out, dropped
 
 
 def column_warnings(pair: Pair) -> list[str]:

@@ -85,9 +85,11 @@ results and neither --resume nor --overwrite is given; 4 when a mist checkpoint 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="benchmark.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    p.add_argument("--suite", choices=("grid", "bmi", "gaussian", "release"), default="grid",
+    p.add_argument("--suite", choices=("grid", "bmi", "gaussian", "structures", "small_n", "release"), default="grid",
                    help="grid: the generator grid of --config; bmi: BMI's 40 tasks; gaussian: warped Gaussians; "
-                        "release: all three, and the release goals met or not (goals.md)")
+                        "structures: held-out kinds of dependence beyond elliptical copulas (mist against KSG); "
+                        "small_n: elliptical copulas at n 10-500 (mist against its core); "
+                        "release: bmi, gaussian and grid, and the release goals met or not (goals.md)")
     p.add_argument("--bmi-dir", default=".cache/bmi", help="folder of exported BMI tasks (--suite bmi)")
     p.add_argument("--n", type=int, nargs="+", help="sample sizes (--suite bmi: exported ones; gaussian: 300 1000 5000)")
     p.add_argument("--bmi-seeds", type=int, nargs="+",
@@ -198,9 +200,13 @@ def grid_config(args: argparse.Namespace, estimators: list[str] | None = None):
     return cfg
 
 
+_DEFAULT_COLUMNS = {"structures": ["mist", "core", "ksg"], "small_n": ["mist", "core"]}
+
+
 def run_accuracy(args: argparse.Namespace, command: str) -> int:
-    """--suite bmi or gaussian: every column on every case; rows.csv and summary.md in --out."""
-    names = [n for e in (args.estimators or ["mist", "core", "gaussian", "gaussian_copula", "ksg"]) for n in e.split(",") if n]
+    """--suite bmi, gaussian, structures or small_n: every column on every case; rows.csv and summary.md in --out."""
+    default = _DEFAULT_COLUMNS.get(args.suite, ["mist", "core", "gaussian", "gaussian_copula", "ksg"])
+    names = [n for e in (args.estimators or default) for n in e.split(",") if n]
     try:
         cases = accuracy_cases(args.suite, args.bmi_dir, args.n, args.bmi_seeds or [0])
         rows = accuracy_rows(cases, names, args.checkpoint, progress=not args.no_progress)
@@ -212,12 +218,48 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
 
 
 def accuracy_cases(suite: str, bmi_dir: str, n: list[int] | None, bmi_seeds: list[int]) -> list:
-    """The cases of the bmi or gaussian suite (a missing BMI export is an error here, before any work)."""
+    """The cases of an accuracy suite (a missing BMI export is an error here, before any work)."""
     from mist.benchmark.accuracy import bmi_accuracy_cases, warped_gaussian_cases
+    from mist.benchmark.structures import small_n_cases, structure_cases
 
     if suite == "bmi":
         return bmi_accuracy_cases(bmi_dir, n=n, seeds=bmi_seeds)
+    if suite == "structures":
+        return structure_cases(ns=n or (1000, 5000))
+    if suite == "small_n":
+        return small_n_cases(**({"ns": n} if n else {}))
     return warped_gaussian_cases(ns=n or (300, 1000, 5000))
+
+
+def structures_figures(rows: list, names: list[str]) -> str:
+    """Markdown: per kind, each column's MAE and 90% coverage; mist's MAE against KSG's overall."""
+    from mist.benchmark.accuracy import metrics_by
+
+    groups = metrics_by(rows, lambda r: r.family)
+    overall = metrics_by(rows, lambda r: "all")["all"]
+    header = ["kind", "cases", *(f"{c} MAE" for c in names), "mist cover90", "mist median width90"]
+    text = "## Done-when figures (held-out structures)\n\n| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|\n"
+    for g in sorted(groups):
+        m = groups[g]
+        mist = m.get("mist", {})
+        text += (f"| {g} | {next(iter(m.values()))['cases']} | " + " | ".join(f"{m[c]['mae']:.3f}" for c in names if c in m)
+                 + f" | {mist.get('cover90') or float('nan'):.2f} | {mist.get('median_width90') or float('nan'):.3f} |\n")
+    if "mist" in overall and "ksg" in overall:
+        ratio = overall["mist"]["mae"] / overall["ksg"]["mae"]
+        text += f"\nmist MAE {overall['mist']['mae']:.3f} against KSG {overall['ksg']['mae']:.3f}: {ratio:.2f}x (goal <= 0.8x)\n"
+    return text
+
+
+def small_n_figures(rows: list, names: list[str]) -> str:
+    """Markdown: each column's MSE per n range (the goal: mist <= core everywhere, <= half below 100)."""
+    from mist.benchmark.structures import SMALL_N_RANGES, mse_by_range
+
+    text = "## Done-when figures (small n, elliptical)\n\n| n range | " + " | ".join(f"{c} MSE" for c in names) + " |\n"
+    text += "|---" * (len(names) + 1) + "|\n"
+    mse = {c: mse_by_range(rows, c) for c in names}
+    for lo, hi in SMALL_N_RANGES:
+        text += f"| [{lo}, {hi}] | " + " | ".join(f"{mse[c][(lo, hi)]:.4f}" for c in names) + " |\n"
+    return text
 
 
 def accuracy_rows(cases: list, names: list[str], checkpoint: str | None, progress: bool = True) -> list:
@@ -254,6 +296,10 @@ def write_accuracy(rows: list, names: list[str], suite: str, out: str, command: 
             z = [abs(r.mi) for r in zero if r.column == c]
             wd = [r.upper - r.lower for r in big if r.column == c]
             text += f"| {c} | {sum(z) / len(z):.3f} | {(sorted(wd)[len(wd) // 2] if wd else float('nan')):.3f} |\n"
+    if suite == "structures":
+        text += structures_figures(rows, names)
+    if suite == "small_n":
+        text += small_n_figures(rows, names)
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     print(text)

@@ -9,6 +9,7 @@ Precision grows with n through the statistics; the cost of the network stays bou
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import math
@@ -28,10 +29,11 @@ from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
 from mist.inference.result import EstimateResult, SubsetEstimate
-from mist.inputs import MIN_N, Pair, as_pair, column_warnings
+from mist.inference.trust import manifold_check
+from mist.inputs import MIN_N, Pair, as_pair, column_warnings, without_constant_columns
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
-from mist.stats import SetSummary
+from mist.stats import SetSummary, normal_scores
 from mist.stats.reduction import Reduction, needs_reduction, reduce_pair
 
 __all__ = [
@@ -319,6 +321,12 @@ class MIEstimator:
         full = q[plan["full"]].mean(axis=0)  # nats
         job = jobs[plan["full"][0]]
         msgs = column_warnings(p) + self.ranges.input_warnings(len(job.x), job.x.shape[1], job.y.shape[1])
+        scores = summaries[plan["full"][0]].scores if len(plan["full"]) == 1 and not job.reduced else \
+            normal_scores(np.hstack([p.x, p.y]), ranks=np.hstack([p.x_stats.ranks, p.y_stats.ranks]))
+        manifold = manifold_check(scores, p.dx, float(full[mid]))
+        if manifold.above:
+            msgs.append(manifold.warning(float(full[mid]), scale, units))
+            full = manifold.apply(full, self.levels)
         if reduction is not None:
             msgs.append(
                 f"X has {p.dx} and Y {p.dy} columns, more than the {self._max_dim()} the model was trained on: each "
@@ -348,6 +356,8 @@ class MIEstimator:
             "core_mi": float(np.mean([f.mi for f in fits])) / scale,
             "core_nu": float(np.mean(nus)) if nus else None,
             "attention_rows": min(len(job.x), self.attention_rows),
+            "intrinsic_dims": {side: round(d[0], 2) for side, d in manifold.dims.items()},
+            "knn_mi": None if manifold.knn is None else manifold.knn / scale,
         }
         return EstimateResult(
             mi=float(full[mid] / scale),
@@ -368,12 +378,36 @@ class MIEstimator:
         """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns)."""
         if units not in UNITS:
             raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
-        jobs, plans, reductions = self._plan(pairs, check)
+        reduced = [without_constant_columns(p) for p in pairs]
+        live = [i for i, (p, _) in enumerate(reduced) if p.x_stats.distinct.min() > 1 and p.y_stats.distinct.min() > 1]
+        jobs, plans, reductions = self._plan([reduced[i][0] for i in live], check)
         q, summaries = self._forward(jobs)
-        results = [self._result(p, plan, r, q, summaries, jobs, units, check) for p, plan, r in zip(pairs, plans, reductions)]
+        results: list[EstimateResult] = [_constant_result(p, dropped, units, self.levels) for p, dropped in reduced]
+        for i, plan, r in zip(live, plans, reductions):
+            p, dropped = reduced[i]
+            result = self._result(p, plan, r, q, summaries, jobs, units, check)
+            if dropped:
+                note = (f"{_listed(dropped)} {'is' if len(dropped) == 1 else 'are'} constant: no information, so "
+                        f"{'it was' if len(dropped) == 1 else 'they were'} left out")
+                result = dataclasses.replace(result, dx=pairs[i].dx, dy=pairs[i].dy, warnings=[note, *result.warnings])
+            results[i] = result
         for r in results:
             _issue(r.warnings)
         return results
+
+
+def _listed(labels: list[str], most: int = 3) -> str:
+    return ", ".join(labels) if len(labels) <= most else f"{', '.join(labels[:most])} and {len(labels) - most} more columns"
+
+
+def _constant_result(p: Pair, dropped: list[str], units: str, levels: Sequence[float]) -> EstimateResult:
+    """MI exactly 0: one side has only constant columns (a constant carries no information)."""
+    side = "x" if p.x_stats.distinct.max() <= 1 else "y"
+    return EstimateResult(
+        mi=0.0, lower=0.0, upper=0.0, quantiles={float(lvl): 0.0 for lvl in levels}, units=units,
+        n=p.n, dx=p.dx, dy=p.dy, diagnostics={"core_mi": 0.0, "core_nu": None, "attention_rows": 0},
+        warnings=[f"every column of {side} is constant ({_listed(dropped)}): it carries no information, so I(X;Y) = 0 exactly"],
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,0 +1,133 @@
+"""When not to believe the elliptical core: sides that are curved low-dimensional manifolds.
+
+A side whose columns are smooth functions of a few latent dimensions (network activations,
+embeddings, redundant sensors) has a correlation matrix that is nearly singular, yet curved:
+its principal components need many more directions than its intrinsic dimension. The Gaussian
+term of the core then reads the nonlinear residue of one column on the others as signal (a
+1-dim latent in 16 columns read 18 nats for 0.5), and nothing trained on full-dimensional
+data can tell. Nearest-neighbour estimates adapt to the intrinsic dimension and read such
+sets within about 0.1 nats, so where a side is curved and low-dimensional and the estimate
+stands far above a KSG read, the estimate falls back to KSG on more rows (where the joint
+intrinsic dimension is low enough for KSG's bias to stay small), and a warning says why. Linear low-rank sides (a Gaussian factor model with little noise) have as many principal
+directions as intrinsic dimensions and are left to the core, which is right there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mist.stats.neighbours import neighbour_evidence, two_nn_dimension
+from mist.stats.scores import subset_rows
+
+__all__ = ["CURVE_RATIO", "FALLBACK_ROWS", "ManifoldCheck", "linear_dimension", "manifold_check"]
+
+CURVE_RATIO = 0.5  # a side is curved when intrinsic dimension + 1 <= this x its principal dimension
+MIN_COLUMNS = 3  # fewer columns cannot show a curved low-dimensional side
+FALLBACK_ROWS = 1024  # rows the fallback KSG reads (min(n, this))
+FALLBACK_MAX_DIM = 6.0  # KSG is trusted over the core only up to this joint intrinsic dimension (its bias grows with it)
+_VARIANCE = 0.99  # share of the variance the principal dimension explains
+# quantiles of log1p(KSG) - log1p(truth) where the check falls back, on the training kinds of the
+# manifold family (scripts/fit_manifold_fallback.py)
+FALLBACK_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
+FALLBACK_ERROR = (-0.2, -0.1, -0.05, 0.0, 0.05)
+
+
+def linear_dimension(z: np.ndarray) -> int:
+    """How many principal directions explain 99% of the variance of the columns of z (m, d)."""
+    if z.shape[1] == 1:
+        return 1
+    w = np.clip(np.linalg.eigvalsh(np.cov(z, rowvar=False)), 0.0, None)[::-1]
+    total = w.sum()
+    if total <= 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(w) / total, _VARIANCE) + 1)
+
+
+@dataclass(frozen=True)
+class ManifoldCheck:
+    """What the check found (dimensions per side: intrinsic (TwoNN), principal, columns).
+
+    Attributes:
+        curved: names of the sides ("X", "Y") that are curved low-dimensional manifolds.
+        knn: KSG on up to FALLBACK_ROWS rows of the copula scores (nats), when a side is curved.
+        above: whether the estimate stands far above `knn` (then it is not to be trusted).
+        fallback: whether the estimate should be replaced by `knn` (above, and KSG reliable here).
+        dims: {"X": (intrinsic, principal, columns), "Y": ...}.
+    """
+
+    curved: tuple[str, ...]
+    knn: float | None
+    above: bool
+    fallback: bool
+    dims: dict[str, tuple[float, int, int]]
+
+    def apply(self, q: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+        """Quantiles (nats, ascending) after the check: KSG's where it falls back; else, where the
+        estimate stands far above KSG, the lower quantiles widened down to KSG's 0.05 quantile."""
+        if not self.above:
+            return q
+        ksg = fallback_quantiles(self.knn, levels)
+        if self.fallback:
+            return ksg
+        out = np.array(q, dtype=float)
+        out[0] = min(out[0], ksg[0])
+        return out
+
+    def warning(self, estimate: float, scale: float, units: str) -> str | None:
+        """Why the estimate is not the network's (or cannot be trusted), or None."""
+        if not self.above:
+            return None
+        sides = " and ".join(f"{s} ({self.dims[s][2]} columns, intrinsic dimension about {self.dims[s][0]:.1f})"
+                             for s in self.curved)
+        what = (f"{sides} look{'s' if len(self.curved) == 1 else ''} like smooth functions of a few latent dimensions, "
+                f"and an estimate built on an elliptical core reads such nonlinear redundancy as dependence: it read "
+                f"{estimate / scale:.3g} {units} where a nearest-neighbour estimate (KSG on the copula scores) reads "
+                f"{self.knn / scale:.3g}")
+        if self.fallback:
+            return (f"{what}; the result is that KSG estimate, with an interval from its measured spread. Reducing "
+                    "the side to its latent coordinates gives a sharper answer")
+        return (f"{what}; at this intrinsic dimension KSG reads low too, so the truth may lie anywhere between: the "
+                "interval's lower end was moved down to KSG's. Do not trust the point estimate")
+
+
+def manifold_check(z: np.ndarray, dx: int, estimate: float, rows: int = 512) -> ManifoldCheck:
+    """Check the copula scores z (n, dx + dy), X first, for curved low-dimensional sides.
+
+    Arguments:
+        z: normal scores of the set.
+        dx: X's columns.
+        estimate: the estimate to be checked (nats).
+        rows: rows the dimension estimates read.
+    """
+    m = min(z.shape[0], rows)
+    s = z[subset_rows(z, m)] if m < z.shape[0] else z
+    dims: dict[str, tuple[float, int, int]] = {}
+    curved = []
+    for name, part in (("X", s[:, :dx]), ("Y", s[:, dx:])):
+        d = part.shape[1]
+        if d < MIN_COLUMNS or m < 50:
+            dims[name] = (float(d), d, d)
+            continue
+        from scipy.spatial.distance import cdist
+
+        intrinsic = two_nn_dimension(cdist(part, part))
+        principal = linear_dimension(part)
+        dims[name] = (intrinsic, principal, d)
+        if 0 < intrinsic and intrinsic + 1.0 <= CURVE_RATIO * principal:
+            curved.append(name)
+    if not curved:
+        return ManifoldCheck((), None, False, False, dims)
+    knn = max(0.0, neighbour_evidence(z, dx, rows=FALLBACK_ROWS).ksg)
+    above = estimate > knn + 0.3 + 0.3 * knn
+    fallback = above and dims["X"][0] + dims["Y"][0] <= FALLBACK_MAX_DIM
+    return ManifoldCheck(tuple(curved), knn, above, fallback, dims)
+
+
+def fallback_quantiles(knn: float, levels: tuple[float, ...]) -> np.ndarray:
+    """Quantiles (nats) of the truth given a KSG read on a curved side: the read minus its error's
+    quantiles in log(1 + nats), interpolated over `levels` (scripts/fit_manifold_fallback.py)."""
+    err = np.interp(levels, FALLBACK_LEVELS, FALLBACK_ERROR)
+    return np.expm1(np.clip(math.log1p(knn) - err[::-1], 0.0, None))

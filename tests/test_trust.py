@@ -1,0 +1,91 @@
+"""The manifold check (`mist.inference.trust`): curved low-dimensional sides are caught, and the
+estimate falls back to a nearest-neighbour read with a warning; linear low-rank and full-rank
+elliptical sides are left alone. Run against the shipped checkpoint."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import mist
+from data_gen import FAMILIES
+from mist.inference.trust import linear_dimension, manifold_check
+from mist.stats import normal_scores
+
+
+def _draw(family, dx, dy, mi, seed, n=3000, **options):
+    f = FAMILIES[family]
+    rng = np.random.default_rng(seed)
+    joint = f.draw(rng, dx, dy, mi, 8.0, f.options(options or None))
+    x, y = joint.sample(rng, n)
+    return x, y, joint.mi
+
+
+def _quiet_estimate(x, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mist.MISTWarning)
+        return mist.estimate(x, y)
+
+
+def test_linear_dimension_counts_principal_directions():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(500, 2)) @ rng.normal(size=(2, 10))
+    assert linear_dimension(z) == 2
+    assert linear_dimension(rng.normal(size=(500, 6))) == 6
+
+
+@pytest.mark.parametrize("maps", ["tanh", "relu2"])
+def test_a_one_dimensional_latent_in_sixteen_columns_falls_back_with_a_warning(maps):
+    x, y, truth = _draw("manifold", 16, 16, 0.5, seed=1, latent_dims=[1, 1], maps=[maps])
+    check = manifold_check(normal_scores(np.hstack([x, y])), 16, estimate=5.0)
+    assert check.curved and check.fallback
+    for side in check.curved:
+        assert check.dims[side][0] < 2 and check.dims[side][1] >= 4
+    r = _quiet_estimate(x, y)
+    assert abs(r.mi - truth) < 0.2 and r.lower <= truth <= r.upper
+    assert any("smooth functions of a few latent dimensions" in w for w in r.warnings)
+    assert abs(r.diagnostics["knn_mi"] - truth) < 0.2 and min(r.diagnostics["intrinsic_dims"].values()) < 2
+
+
+@pytest.mark.parametrize("family,mi", [("gaussian_lowrank", 6.0), ("gaussian_dense", 2.0), ("student_t", 2.0)])
+def test_elliptical_sides_are_left_alone(family, mi):
+    x, y, _ = _draw(family, 12, 12, mi, seed=2)
+    assert manifold_check(normal_scores(np.hstack([x, y])), 12, estimate=50.0).curved == ()
+    r = _quiet_estimate(x, y)
+    assert not any("latent dimensions" in w for w in r.warnings)
+
+
+def test_a_low_rank_side_with_little_noise_is_linear_not_curved():
+    rng = np.random.default_rng(3)
+    t = rng.normal(size=(3000, 2))
+    x = t @ rng.normal(size=(2, 16)) + 1e-3 * rng.normal(size=(3000, 16))
+    y = t[:, :1] + 0.5 * rng.normal(size=(3000, 1))
+    check = manifold_check(normal_scores(np.hstack([x, y])), 16, estimate=10.0)
+    assert check.curved == ()
+
+
+# ---------------------------------------------------------------- constant columns
+def _pair(seed=0, n=1000):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    return x, x[:, :1] + rng.normal(size=(n, 1))  # true MI 0.347 nats
+
+
+@pytest.mark.parametrize("where", [(0,), (2,), (0, 3)])
+def test_constant_columns_change_nothing_and_are_named(where):
+    x, y = _pair()
+    base = _quiet_estimate(x, y)
+    wide = x
+    for j in where:
+        wide = np.insert(wide, min(j, wide.shape[1]), 7.5, axis=1)
+    r = _quiet_estimate(wide, np.hstack([y, np.full((len(y), 1), -1.0)]))
+    assert abs(r.mi - base.mi) < 0.01 and (r.dx, r.dy) == (2 + len(where), 2)
+    assert "constant" in r.warnings[0] and "left out" in r.warnings[0]
+
+
+def test_a_side_of_constants_has_exactly_zero_mi():
+    x, y = _pair()
+    r = _quiet_estimate(np.ones((len(x), 3)), y)
+    assert r.mi == r.lower == r.upper == 0.0 and "exactly" in r.warnings[0]
