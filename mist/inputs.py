@@ -144,6 +144,8 @@ def as_matrix(a, name: str, columns: list[str] | None = None) -> tuple[np.ndarra
             no samples, no columns, NaN or infinite values.
     """
     labels = None
+    if a is None:
+        raise ValueError(f"{name} is None; pass samples of shape (n,) or (n, d{name})")
     if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch.Tensor, without importing torch here
         a = a.detach().cpu()
         if a.is_complex():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from mist.model import MISTNetwork, NetworkConfig
 
 __all__ = [
     "FORMAT_VERSION", "CheckpointError", "save_release", "load_release", "release_paths", "sha256_of", "card_digest",
-    "validate_card",
+    "validate_card", "make_readable",
 ]
 
 FORMAT_VERSION = 2  # 2: the weights' header carries the card's sha256
@@ -44,10 +45,21 @@ def sha256_of(path: str | Path) -> str:
 
 def release_paths(path: str | Path) -> tuple[Path, Path]:
     """`dir/NAME`, `dir/NAME.json` or `dir/NAME.safetensors` -> (weights, card)."""
+    if not str(path).strip():
+        raise CheckpointError("the checkpoint path is empty; pass dir/NAME of a release (NAME.json + NAME.safetensors), "
+                              "or None for the shipped checkpoint")
     p = Path(path)
     if p.suffix in (".json", ".safetensors"):
         p = p.with_suffix("")
     return p.with_suffix(".safetensors"), p.with_suffix(".json")
+
+
+def make_readable(path: Path) -> None:
+    """Give a written file the mode an ordinary write gets (0666 less the umask): safetensors
+    writes through a private temporary file (0600), so a shared checkpoint could not be read by others."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def card_digest(card: dict[str, Any]) -> str:
@@ -117,6 +129,7 @@ def save_release(network: MISTNetwork, card: dict[str, Any], path: str | Path) -
     }))
     meta = {"format": "mist", "format_version": str(FORMAT_VERSION), "card_sha256": card_digest(full)}
     save_file(tensors, str(weights), metadata=meta)
+    make_readable(weights)
     full["weights_sha256"] = sha256_of(weights)
     card_path.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
     return weights, card_path

@@ -168,3 +168,10 @@ def test_many_columns_with_one_finding_make_one_message():
     assert len(msgs) == 2
     assert msgs[0].startswith("5 of the 40 columns of x are constant (x column 0, x column 1, x column 2, ...)")
     assert msgs[1].startswith("35 of the 40 columns of x have heavy ties (x column 5,")
+
+
+def test_none_is_named_as_none():
+    import mist
+
+    with pytest.raises(ValueError, match="x is None"):
+        mist.estimate(None, np.zeros(20))

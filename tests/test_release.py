@@ -126,3 +126,29 @@ def test_an_unknown_architecture_key_is_refused(release):
 def test_the_digest_ignores_only_the_weights_sha256():
     card = {"a": 1, "weights_sha256": "x"}
     assert card_digest(card) == card_digest({"a": 1, "weights_sha256": "y"}) != card_digest({"a": 2})
+
+
+def test_a_saved_release_is_readable_by_others(tmp_path):
+    """safetensors writes through a private temporary file; a shared checkpoint must not stay 0600."""
+    import os
+    import stat
+
+    from mist.model import MISTNetwork, NetworkConfig
+    from mist.release import save_release
+
+    net = MISTNetwork(NetworkConfig(hidden=8, sample_hidden=8, heads=2, blocks=1))
+    save_release(net, {"trained_ranges": {"n": [16, 64], "dx": [1, 4], "dy": [1, 4], "mi": [0, 3], "max_mi_per_dim": 8.0}},
+                 tmp_path / "t")
+    umask = os.umask(0)
+    os.umask(umask)
+    for suffix in (".safetensors", ".json"):
+        mode = stat.S_IMODE(os.stat(tmp_path / f"t{suffix}").st_mode)
+        assert mode == 0o666 & ~umask, (suffix, oct(mode))
+
+
+def test_an_empty_checkpoint_path_names_the_fix():
+    import mist
+    from mist.release import CheckpointError
+
+    with pytest.raises(CheckpointError, match="checkpoint path is empty"):
+        mist.MIEstimator.from_pretrained("")

@@ -33,7 +33,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mist.inputs import as_matrix
-from mist.release import release_paths, sha256_of
+from mist.release import make_readable, release_paths, sha256_of
 
 __all__ = ["FlowOptions", "FittedFlow", "FlowError", "fit_flow", "load_flow", "load_flow_pair", "flow_pair",
            "min_samples", "data_sha256"]
@@ -233,6 +233,7 @@ class FittedFlow:
         weights.parent.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         save_file(tensors, str(weights), metadata={"format": "mist-flow"})
+        make_readable(weights)
         meta = {
             "format": "mist-flow",
             "format_version": FLOW_FORMAT,

@@ -170,6 +170,7 @@ class MIEstimator:
                     "release checkpoint (NAME.json beside NAME.safetensors)"
                 )
         else:
+            release_paths(checkpoint)  # an empty path is refused here, with the fix
             path = Path(checkpoint)
         network, card = load_release(path, map_location="cpu")
         return cls(network, card, device=device, **kwargs)
@@ -323,7 +324,8 @@ class MIEstimator:
         msgs = column_warnings(p) + self.ranges.input_warnings(len(job.x), job.x.shape[1], job.y.shape[1])
         scores = summaries[plan["full"][0]].scores if len(plan["full"]) == 1 and not job.reduced else \
             normal_scores(np.hstack([p.x, p.y]), ranks=np.hstack([p.x_stats.ranks, p.y_stats.ranks]))
-        manifold = manifold_check(scores, p.dx, float(full[mid]))
+        core = float(np.mean([summaries[j].core_mi for j in plan["full"]]))
+        manifold = manifold_check(scores, p.dx, float(full[mid]), core)
         if manifold.above:
             msgs.append(manifold.warning(float(full[mid]), scale, units))
             full = manifold.apply(full, self.levels)
