@@ -107,6 +107,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="torch/BLAS threads per worker (overrides the config)")
     p.add_argument("--subsample", type=float, metavar="FRACTION",
                    help="run a deterministic subset of about this fraction of the cases (for a trial)")
+    p.add_argument("--reuse", metavar="FOLDER",
+                   help="accuracy suites: take the rows of columns not in --estimators from FOLDER/rows.csv, a run of "
+                        "the same suite (e.g. KSG, measured once, beside a new checkpoint)")
     p.add_argument("--resume", action="store_true", help="continue a stopped run in --out (same config)")
     p.add_argument("--overwrite", action="store_true", help="discard the results already in --out")
     p.add_argument("--plan", action="store_true",
@@ -209,12 +212,41 @@ def run_accuracy(args: argparse.Namespace, command: str) -> int:
     names = [n for e in (args.estimators or default) for n in e.split(",") if n]
     try:
         cases = accuracy_cases(args.suite, args.bmi_dir, args.n, args.bmi_seeds or [0])
-        rows = accuracy_rows(cases, names, args.checkpoint, progress=not args.no_progress)
+        reused = reused_rows(args.reuse, cases, names) if args.reuse else []
+        rows = accuracy_rows(cases, names, args.checkpoint, progress=not args.no_progress) + reused
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    names += sorted({r.column for r in reused} - set(names))
     write_accuracy(rows, names, args.suite, args.out or os.path.join("outputs", "benchmark", args.suite), command)
     return 0
+
+
+def reused_rows(folder: str, cases: list, names: list[str]) -> list:
+    """The rows of FOLDER/rows.csv for the columns not in `names`, checked against `cases` (same
+    ids, same exact MI): every case must have them."""
+    import csv
+
+    from mist.benchmark.accuracy import Row
+
+    truth = {c.case_id: c.mi for c in cases}
+    out = []
+    with open(os.path.join(folder, "rows.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            if r["column"] in names or r["case_id"] not in truth:
+                continue
+            if abs(float(r["true_mi"]) - truth[r["case_id"]]) > 1e-9:
+                raise ValueError(f"--reuse {folder}: case {r['case_id']} has another exact MI there: not the same suite")
+            opt = {k: (None if r[k] == "" else float(r[k])) for k in ("lower", "upper")}
+            out.append(Row(r["case_id"], r["family"], int(r["n"]), int(r["dx"]), int(r["dy"]), float(r["true_mi"]),
+                           r["column"], float(r["mi"]), opt["lower"], opt["upper"], float(r["seconds"])))
+    if not out:
+        raise ValueError(f"--reuse {folder}: none of its rows are of these cases and other columns: not the same suite")
+    for column in {r.column for r in out}:
+        missing = set(truth) - {r.case_id for r in out if r.column == column}
+        if missing:
+            raise ValueError(f"--reuse {folder}: column {column} lacks {len(missing)} of the cases, e.g. {sorted(missing)[0]}")
+    return out
 
 
 def accuracy_cases(suite: str, bmi_dir: str, n: list[int] | None, bmi_seeds: list[int]) -> list:

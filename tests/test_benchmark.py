@@ -323,3 +323,46 @@ def test_feature_ablation_scores_each_prefix_of_the_features(tmp_path):
     assert {(r["target"], r["features"]) for r in rows} == {(t, k) for t in ("core misses", "elliptical")
                                                             for k in (24, NUM_FEATURES)}
     assert all(0.0 <= r["auc"] <= 1.0 and 0.0 <= r["accuracy"] <= 1.0 for r in rows)
+
+
+# ---------------------------------------------------------------- suites beyond elliptical copulas
+def test_structure_cases_cover_every_held_out_kind_and_reload_identically():
+    from mist.benchmark.structures import STRUCTURE_KINDS, structure_cases
+
+    cases = structure_cases(ns=(200,), per_kind=2, kinds=["clusters", "periodic", "manifold"])
+    assert [c.family for c in cases] == ["clusters"] * 2 + ["periodic"] * 2 + ["manifold"] * 2
+    for c in cases:
+        x1, y1 = c.load()
+        x2, y2 = c.load()
+        assert x1.shape == (200, c.dx) and (x1 == x2).all() and (y1 == y2).all()
+        lo, hi = STRUCTURE_KINDS[c.family][2]
+        assert 0 < c.mi <= hi + 0.05
+    assert {c.dx for c in cases if c.family == "manifold"} == {16, 64}  # the dims cycle over the kind's list
+    assert len(structure_cases(per_kind=13, ns=(1000, 5000), kinds=None)) >= 150  # the done-when size
+
+
+def test_small_n_suite_and_its_mse_by_range(tmp_path):
+    from mist.benchmark.accuracy import Row
+    from mist.benchmark.structures import mse_by_range, small_n_cases
+
+    cases = small_n_cases(ns=(10, 500), dims=(2,), seeds=1)
+    assert {c.n for c in cases} == {10, 500} and {c.family for c in cases} == {"gaussian_dense", "gaussian_sparse", "student_t"}
+    rows = [Row("a", "f", 10, 2, 2, 1.0, "core", 2.0, None, None, 0.0), Row("b", "f", 500, 2, 2, 1.0, "core", 1.5, None, None, 0.0)]
+    mse = mse_by_range(rows, "core")
+    assert mse[(10, 100)] == 1.0 and mse[(300, 500)] == 0.25 and math.isnan(mse[(100, 300)])
+
+
+def test_reuse_takes_other_columns_from_an_earlier_run_of_the_same_suite(tmp_path, checkpoint, capsys):
+    script = _script()
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert script.main(["--suite", "small_n", "--n", "10", "--estimators", "core", "--out", str(first), "--no-progress"]) == 0
+    assert script.main(["--suite", "small_n", "--n", "10", "--estimators", "mist", "--checkpoint", str(checkpoint),
+                        "--reuse", str(first), "--out", str(second), "--no-progress"]) == 0
+    with open(second / "rows.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["column"] for r in rows} == {"mist", "core"}
+    assert len([r for r in rows if r["column"] == "core"]) == len([r for r in rows if r["column"] == "mist"])
+    assert "core MSE" in (second / "summary.md").read_text()
+    # another suite's rows are refused
+    assert script.main(["--suite", "small_n", "--n", "30", "--estimators", "mist", "--checkpoint", str(checkpoint),
+                        "--reuse", str(first), "--out", str(tmp_path / "third"), "--no-progress"]) == 2
