@@ -128,8 +128,12 @@ def generate(generator: GeneratorConfig | Mapping[str, Any], out_dir: str | os.P
     """
     cfg = GeneratorConfig.from_dict(generator)
     picked = select_shards(shard_index, int(num_shards))
+    if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 0):
+        raise ValueError(f"workers must be an integer >= 0 (0: every core), got {workers!r}")
     workers = int(workers) if workers else (os.cpu_count() or 1)
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {str(out_dir)!r} is a file, not a folder: name a folder for the shards")
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [k for k in picked if overwrite or not shard_path(out_dir, k).exists()]
     jobs = [(str(out_dir), k, cfg.to_dict(), int(datasets_per_shard), int(seed), overwrite, compression) for k in todo]

@@ -95,6 +95,10 @@ def select_columns(spec: str, names: list[str] | None, count: int, where: str) -
         elif m := _RANGE.match(item):
             lo = int(m.group(1)) if m.group(1) else None
             hi = int(m.group(2)) if m.group(2) else None
+            for end in (lo, hi):
+                if end is not None and not -count <= end <= count:
+                    raise ValueError(f"column range {item!r} reaches past {where}, which has {count} columns "
+                                     f"(0 to {count - 1}): use {lo or ''}:{count} or {lo or ''}: for the rest")
             idx = list(range(count))[lo:hi]
             if not idx:
                 raise ValueError(f"column range {item!r} selects no column of {where} ({count} columns)")
@@ -291,6 +295,11 @@ def _split_keys(spec: str) -> list[str]:
 
 def _read_key(path: Path, fmt: str, key: str) -> np.ndarray:
     if fmt == "npz":
+        import zipfile
+
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path} is not an .npz archive (an .npz is a zip of .npy arrays); pass --format to "
+                             "name its real format (csv, tsv, npy, h5), or leave --format out to go by its extension")
         with np.load(path, allow_pickle=False) as z:
             if key not in z.files:
                 raise ValueError(f"{path} has no array {key!r} (arrays: {', '.join(z.files)})")

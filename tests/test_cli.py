@@ -286,3 +286,15 @@ def test_info_lists_calibration_bins_in_n_order_and_says_which_kept_their_offset
     assert line.endswith("16-63: 0.80 -> 0.90, 64-255: 0.90 -> 0.90 (offsets not kept)")
     del cal["bins"], cal["kept"]  # cards written before the keep rule: bins sorted by their lower edge
     assert _calibration_line(cal).endswith("16-63: 0.80 -> 0.90, 64-255: 0.90 -> 0.90")
+
+
+def test_a_column_range_past_the_file_and_a_wrong_format_name_the_fix(tmp_path, capsys):
+    from mist.cli import main
+
+    table = tmp_path / "t.csv"
+    np.savetxt(table, np.random.default_rng(0).normal(size=(30, 3)), delimiter=",", header="a,b,c", comments="")
+    assert main(["estimate", str(table), "--x", "0:5", "--y", "2"]) != 0
+    assert "reaches past" in capsys.readouterr().err
+    assert main(["estimate", str(table), "--x", "0", "--y", "1", "--format", "npz"]) != 0
+    err = capsys.readouterr().err
+    assert "not an .npz archive" in err and "pickle" not in err

@@ -262,3 +262,14 @@ def test_a_config_that_cannot_work_is_one_line(tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.strip() == ("mist-generate: error: generator config 'n' must be an int >= 10 or [lo, hi] with "
                                   "10 <= lo <= hi (the estimator needs at least 10 samples), got [5, 5]")
+
+
+def test_bad_workers_and_an_out_dir_that_is_a_file_are_named(tmp_path):
+    from data_gen.generate import generate
+
+    cfg = dict(families=["gaussian_sparse"], transforms=[], n=64, dx=2, dy=2)
+    with pytest.raises(ValueError, match="workers must be an integer >= 0"):
+        generate(cfg, tmp_path / "s", num_shards=1, datasets_per_shard=2, workers=-3)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        generate(cfg, tmp_path / "file", num_shards=1, datasets_per_shard=2)
