@@ -31,11 +31,17 @@ CURVE_RATIO = 0.5  # a side is curved when intrinsic dimension + 1 <= this x its
 MIN_COLUMNS = 3  # fewer columns cannot show a curved low-dimensional side
 FALLBACK_ROWS = 1024  # rows the fallback KSG reads (min(n, this))
 FALLBACK_MAX_DIM = 6.0  # KSG is trusted over the core only up to this joint intrinsic dimension (its bias grows with it)
+KSG_ONLY_DIM = 3.0  # ... and alone up to this one (one latent dimension a side); above, the midpoint with the core
 _VARIANCE = 0.99  # share of the variance the principal dimension explains
-# quantiles of the fallback's error in log(1 + nats) where the check falls back, on 100 sets of the
-# training kinds of the manifold family (scripts/fit_manifold_fallback.py --sets 100 --seed 1)
+# quantiles of the fallback's error in log(1 + nats) where the check falls back, on the training
+# kinds of the manifold family (scripts/fit_manifold_fallback.py, seeds 1-4, 100-150 sets each)
 FALLBACK_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
-FALLBACK_ERROR = (-0.382, -0.163, -0.006, 0.118, 0.272)
+# KSG alone at joint intrinsic dimension <= KSG_ONLY_DIM: one latent dimension a side, 88 sets
+# (-0.11, -0.04, -0.02, -0.005, +0.01), widened by KSG's own spread on 1,024 rows (sd about 0.04)
+KSG_ERROR = (-0.17, -0.07, -0.02, 0.02, 0.08)
+# the midpoint above it: pooled over the four seeds (latents of 1-4 dims), the 0.95 quantile widened
+# from 0.29 to 0.5 for one-dim latents read at an intrinsic dimension above 3 (midpoint +0.35 to +0.67)
+MIDPOINT_ERROR = (-0.46, -0.2, -0.02, 0.12, 0.5)
 
 
 def linear_dimension(z: np.ndarray) -> int:
@@ -58,8 +64,9 @@ class ManifoldCheck:
         knn: KSG on up to FALLBACK_ROWS rows of the copula scores (nats), when a side is curved.
         core: the elliptical core's estimate (nats).
         above: whether the estimate or the core stands far above `knn` (then it is not to be trusted).
-        fallback: whether the estimate falls back to the midpoint of core and KSG (above, and
-            the joint intrinsic dimension at most FALLBACK_MAX_DIM).
+        fallback: whether the estimate falls back (above, and the joint intrinsic dimension at
+            most FALLBACK_MAX_DIM): to KSG alone up to KSG_ONLY_DIM, else to the midpoint of the
+            core and KSG in log(1 + MI).
         dims: {"X": (intrinsic, principal, columns), "Y": ...}.
     """
 
@@ -76,10 +83,15 @@ class ManifoldCheck:
         if not self.above:
             return q
         if self.fallback:
-            return fallback_quantiles(self.core, self.knn, levels)
+            return fallback_quantiles(self.core, self.knn, levels, self.ksg_only)
         out = np.array(q, dtype=float)
         out[0] = min(out[0], self.knn)
         return out
+
+    @property
+    def ksg_only(self) -> bool:
+        """Whether the fallback is KSG alone (one latent dimension a side), not the midpoint."""
+        return self.dims["X"][0] + self.dims["Y"][0] <= KSG_ONLY_DIM
 
     def warning(self, estimate: float, scale: float, units: str) -> str | None:
         """Why the estimate is not the network's (or cannot be trusted), or None."""
@@ -92,9 +104,10 @@ class ManifoldCheck:
                 f"{estimate / scale:.3g} {units} where a nearest-neighbour estimate (KSG on the copula scores) reads "
                 f"{self.knn / scale:.3g}")
         if self.fallback:
-            return (f"{what}; the result is the midpoint of the core ({self.core / scale:.3g}) and KSG in log(1 + MI), "
-                    "with an interval from its measured error. Reducing the side to its latent coordinates gives a "
-                    "sharper answer")
+            how = ("that KSG estimate" if self.ksg_only else
+                   f"the midpoint of the core ({self.core / scale:.3g}) and KSG in log(1 + MI)")
+            return (f"{what}; the result is {how}, with an interval from its measured error. Reducing the side to its "
+                    "latent coordinates gives a sharper answer")
         return (f"{what}; at this intrinsic dimension KSG reads low too, so the truth may lie anywhere between: the "
                 "interval's lower end was moved down to KSG's. Do not trust the point estimate")
 
@@ -133,9 +146,10 @@ def manifold_check(z: np.ndarray, dx: int, estimate: float, core: float, rows: i
     return ManifoldCheck(tuple(curved), knn, core, above, fallback, dims)
 
 
-def fallback_quantiles(core: float, knn: float, levels: tuple[float, ...]) -> np.ndarray:
-    """Quantiles (nats) of the truth on a curved side: the midpoint of log(1 + core) and
-    log(1 + KSG), minus its error's quantiles, interpolated over `levels`."""
-    err = np.interp(levels, FALLBACK_LEVELS, FALLBACK_ERROR)
-    centre = 0.5 * (math.log1p(max(core, 0.0)) + math.log1p(knn))
+def fallback_quantiles(core: float, knn: float, levels: tuple[float, ...], ksg_only: bool = False) -> np.ndarray:
+    """Quantiles (nats) of the truth on a curved side: KSG's read (`ksg_only`) or the midpoint of
+    log(1 + core) and log(1 + KSG), minus the measured quantiles of its error, interpolated over
+    `levels`."""
+    err = np.interp(levels, FALLBACK_LEVELS, KSG_ERROR if ksg_only else MIDPOINT_ERROR)
+    centre = math.log1p(knn) if ksg_only else 0.5 * (math.log1p(max(core, 0.0)) + math.log1p(knn))
     return np.expm1(np.clip(centre - err[::-1], 0.0, None))
