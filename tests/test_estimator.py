@@ -77,7 +77,8 @@ def test_result_fields(est):
     assert values == sorted(values) and values[0] >= 0.0
     assert (r.mi, r.lower, r.upper) == (r.quantiles[0.5], r.quantiles[0.05], r.quantiles[0.95])
     assert (r.units, r.n, r.dx, r.dy, r.warnings, r.consistency) == ("nats", 200, 2, 1, [], None)
-    assert r.diagnostics == {"core_mi": pytest.approx(r.mi, rel=1e-5), "core_nu": None, "attention_rows": 200}
+    assert r.diagnostics == {"core_mi": pytest.approx(r.mi, rel=1e-5), "core_nu": None, "attention_rows": 200,
+                             "intrinsic_dims": {"X": 2, "Y": 1}, "knn_mi": None}  # below 3 columns: no manifold check
     assert r.interval_level == pytest.approx(0.9)
     assert abs(r.mi - mi) < 0.15  # the untrained head returns the core's MI
     assert "I(X;Y) =" in str(r) and "90% interval" in r.summary()

@@ -89,3 +89,12 @@ def test_a_side_of_constants_has_exactly_zero_mi():
     x, y = _pair()
     r = _quiet_estimate(np.ones((len(x), 3)), y)
     assert r.mi == r.lower == r.upper == 0.0 and "exactly" in r.warnings[0]
+
+
+def test_a_wide_full_rank_side_is_not_mistaken_for_a_manifold():
+    """TwoNN on a few hundred rows reads a 256-dim Gaussian far below 256: no verdict up there."""
+    from data_gen.embedded import embedded_gaussian
+
+    x, y = embedded_gaussian(np.random.default_rng(0), 1000, 256, mi=2.0, k=4, signal_sd=4.0)
+    check = manifold_check(normal_scores(np.hstack([x, y])), 256, estimate=2.0, core=2.0)
+    assert check.curved == () and not check.above

@@ -29,6 +29,7 @@ __all__ = ["CURVE_RATIO", "FALLBACK_ROWS", "ManifoldCheck", "fallback_quantiles"
 
 CURVE_RATIO = 0.5  # a side is curved when intrinsic dimension + 1 <= this x its principal dimension
 MIN_COLUMNS = 3  # fewer columns cannot show a curved low-dimensional side
+MAX_INTRINSIC = 8.0  # TwoNN on 512 rows reads far below the truth above this (a 256-dim Gaussian reads ~65): no verdict
 FALLBACK_ROWS = 1024  # rows the fallback KSG reads (min(n, this))
 FALLBACK_MAX_DIM = 6.0  # KSG is trusted over the core only up to this joint intrinsic dimension (its bias grows with it)
 KSG_ONLY_DIM = 3.0  # ... and alone up to this one (one latent dimension a side); above, the midpoint with the core
@@ -136,7 +137,7 @@ def manifold_check(z: np.ndarray, dx: int, estimate: float, core: float, rows: i
         intrinsic = two_nn_dimension(cdist(part, part))
         principal = linear_dimension(part)
         dims[name] = (intrinsic, principal, d)
-        if 0 < intrinsic and intrinsic + 1.0 <= CURVE_RATIO * principal:
+        if 0 < intrinsic <= MAX_INTRINSIC and intrinsic + 1.0 <= CURVE_RATIO * principal:
             curved.append(name)
     if not curved:
         return ManifoldCheck((), None, core, False, False, dims)

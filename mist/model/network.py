@@ -41,7 +41,7 @@ class NetworkConfig:
     inducing_points: int = 16  # ISAB inducing points across samples
     quantiles: tuple[float, ...] = field(default=(0.05, 0.25, 0.5, 0.75, 0.95))
     shrinkage: float = 0.1  # ridge of the whitening, scaled by (dx + dy) / n
-    num_features: int = 30  # the first num_features of mist.stats.FEATURE_NAMES (new features are appended)
+    num_features: int = 34  # the first num_features of mist.stats.FEATURE_NAMES (new features are appended)
     attention_rows: int = 1024  # the most samples the attention reads (statistics use all n)
     gated: bool = False  # gate the learned correction and add the core's sampling spread (QuantileHead)
     core_spread: bool = False  # learn an ungated factor on the core's sampling spread (QuantileHead)
