@@ -322,10 +322,14 @@ class MIEstimator:
         full = q[plan["full"]].mean(axis=0)  # nats
         job = jobs[plan["full"][0]]
         msgs = column_warnings(p) + self.ranges.input_warnings(len(job.x), job.x.shape[1], job.y.shape[1])
-        scores = summaries[plan["full"][0]].scores if len(plan["full"]) == 1 and not job.reduced else \
-            normal_scores(np.hstack([p.x, p.y]), ranks=np.hstack([p.x_stats.ranks, p.y_stats.ranks]))
         core = float(np.mean([summaries[j].core_mi for j in plan["full"]]))
-        manifold = manifold_check(scores, p.dx, float(full[mid]), core)
+        if len(plan["full"]) == 1 and not job.reduced:  # the summary read these scores' dimensions on the same rows
+            near = summaries[plan["full"][0]].neighbours
+            manifold = manifold_check(summaries[plan["full"][0]].scores, p.dx, float(full[mid]), core,
+                                      intrinsic=(near.dim_x, near.dim_y))
+        else:
+            scores = normal_scores(np.hstack([p.x, p.y]), ranks=np.hstack([p.x_stats.ranks, p.y_stats.ranks]))
+            manifold = manifold_check(scores, p.dx, float(full[mid]), core)
         if manifold.above:
             msgs.append(manifold.warning(float(full[mid]), scale, units))
             full = manifold.apply(full, self.levels)

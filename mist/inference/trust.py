@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mist.stats.neighbours import neighbour_evidence, two_nn_dimension
+from scipy.spatial.distance import cdist
+
+from mist.stats.neighbours import NEIGHBOUR_ROWS, neighbour_evidence, two_nn_dimension
 from mist.stats.scores import subset_rows
 
 __all__ = ["CURVE_RATIO", "FALLBACK_ROWS", "ManifoldCheck", "fallback_quantiles", "linear_dimension", "manifold_check"]
@@ -113,7 +115,8 @@ class ManifoldCheck:
                 "interval's lower end was moved down to KSG's. Do not trust the point estimate")
 
 
-def manifold_check(z: np.ndarray, dx: int, estimate: float, core: float, rows: int = 512) -> ManifoldCheck:
+def manifold_check(z: np.ndarray, dx: int, estimate: float, core: float, rows: int = NEIGHBOUR_ROWS,
+                   intrinsic: tuple[float, float] | None = None) -> ManifoldCheck:
     """Check the copula scores z (n, dx + dy), X first, for curved low-dimensional sides.
 
     Arguments:
@@ -122,22 +125,22 @@ def manifold_check(z: np.ndarray, dx: int, estimate: float, core: float, rows: i
         estimate: the estimate to be checked (nats).
         core: the elliptical core's estimate (nats).
         rows: rows the dimension estimates read.
+        intrinsic: TwoNN dimensions of X and Y already measured on the same rows
+            (`mist.stats.SetSummary.neighbours`), to save measuring them again.
     """
     m = min(z.shape[0], rows)
     s = z[subset_rows(z, m)] if m < z.shape[0] else z
     dims: dict[str, tuple[float, int, int]] = {}
     curved = []
-    for name, part in (("X", s[:, :dx]), ("Y", s[:, dx:])):
+    for i, (name, part) in enumerate((("X", s[:, :dx]), ("Y", s[:, dx:]))):
         d = part.shape[1]
         if d < MIN_COLUMNS or m < 50:
             dims[name] = (float(d), d, d)
             continue
-        from scipy.spatial.distance import cdist
-
-        intrinsic = two_nn_dimension(cdist(part, part))
+        dim = intrinsic[i] if intrinsic is not None else two_nn_dimension(cdist(part, part))
         principal = linear_dimension(part)
-        dims[name] = (intrinsic, principal, d)
-        if 0 < intrinsic <= MAX_INTRINSIC and intrinsic + 1.0 <= CURVE_RATIO * principal:
+        dims[name] = (dim, principal, d)
+        if 0 < dim <= MAX_INTRINSIC and dim + 1.0 <= CURVE_RATIO * principal:
             curved.append(name)
     if not curved:
         return ManifoldCheck((), None, core, False, False, dims)

@@ -91,8 +91,10 @@ def two_nn_dimension(d: np.ndarray) -> float:
     return float((ok.sum() - 1) / max(logs.sum(), 1e-12))
 
 
-def neighbour_evidence(z: np.ndarray, dx: int, rows: int = NEIGHBOUR_ROWS) -> NeighbourEvidence:
+def neighbour_evidence(z: np.ndarray, dx: int, rows: int = NEIGHBOUR_ROWS, ksg: float | None = None) -> NeighbourEvidence:
     """KSG and intrinsic dimensions on min(n, rows) rows of the scores z (n, dx + dy), X first.
+
+    `ksg`, when given, is KSG already computed on the same rows (it is not computed again).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -107,5 +109,6 @@ def neighbour_evidence(z: np.ndarray, dx: int, rows: int = NEIGHBOUR_ROWS) -> Ne
     if m <= NEIGHBOUR_K + 1:
         return NeighbourEvidence(0.0, 0.0, 0.0, m)
     x, y = s[:, :dx], s[:, dx:]
-    ksg = ksg_from_distances(_max_norm_distances(x), _max_norm_distances(y))
+    if ksg is None:
+        ksg = ksg_from_distances(_max_norm_distances(x), _max_norm_distances(y))
     return NeighbourEvidence(ksg, two_nn_dimension(_euclidean_distances(x)), two_nn_dimension(_euclidean_distances(y)), m)

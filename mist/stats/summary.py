@@ -171,7 +171,9 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     else:  # the Gaussian copula's own term, beside the t core's
         raw, gauss, _ = gaussian_term(_nearest_correlation(r, eigen_floor(n)), dx, n)
     mardia, excess, ratios, _ = _evidence(z, r, dx)
-    near = neighbour_evidence(z, dx)
+    low_dim_ksg = _ksg_features(z, dx, fit.mi)
+    # in low dimension KSG on the same rows is already there (the same estimator, up to a 1e-10 jitter)
+    near = neighbour_evidence(z, dx, ksg=math.expm1(low_dim_ksg[0]) if low_dim_ksg[2] else None)
     top = np.zeros(_TOP_RHO)
     k = min(_TOP_RHO, fit.rho.shape[0])
     top[:k] = fit.rho[:k] ** 2
@@ -192,7 +194,7 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
         [math.asinh(mardia[0] / 4.0), math.asinh(excess / 4.0)],
         ratios,
         [math.log(fit.se) / 4.0, math.log1p(fit.correction)],
-        _ksg_features(z, dx, fit.mi),
+        low_dim_ksg,
         _fitted_model_check(z[subset_rows(z, PROFILE_ROWS)], dx, fit),
         [math.asinh(mardia[1] / 4.0)],
         _neighbour_features(near, dx, dy, fit.mi),
