@@ -356,10 +356,9 @@ class MIEstimator:
         elif check:
             consistency = not_run(p.n, self._check_min_n)
             msgs.append(f"the subsampling consistency check was {consistency.message}")
-        fits = [summaries[j].fit for j in plan["full"]]
-        nus = [f.nu for f in fits if not math.isinf(f.nu)]
+        nus = [summaries[j].fit.nu for j in plan["full"] if not math.isinf(summaries[j].fit.nu)]
         diagnostics = {
-            "core_mi": float(np.mean([f.mi for f in fits])) / scale,
+            "core_mi": core / scale,
             "core_nu": float(np.mean(nus)) if nus else None,
             "attention_rows": min(len(job.x), self.attention_rows),
             "intrinsic_dims": {side: round(d[0], 2) for side, d in manifold.dims.items()},

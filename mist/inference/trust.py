@@ -11,7 +11,8 @@ dimension and the MI grow. So where a side is curved and low-dimensional and the
 stands far above a KSG read, a warning says why, and where the joint intrinsic dimension is low
 enough for KSG's bias to stay moderate, the estimate falls back to the midpoint of the core and
 KSG (on more rows) in log(1 + nats): on the training kinds of the manifold family the core reads
-0.28 high there and KSG 0.31 low, their midpoint 0.02 low (scripts/fit_manifold_fallback.py). Linear low-rank sides (a Gaussian factor model with little noise) have as many principal
+0.28 high there and KSG 0.31 low, their midpoint 0.02 low (scripts/fit_manifold_fallback.py).
+Linear low-rank sides (a Gaussian factor model with little noise) have as many principal
 directions as intrinsic dimensions and are left to the core, which is right there.
 """
 
@@ -21,10 +22,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy.spatial.distance import cdist
 
-from mist.stats.neighbours import NEIGHBOUR_ROWS, neighbour_evidence, two_nn_dimension
+from mist.stats.neighbours import NEIGHBOUR_ROWS, ksg_on_rows, two_nn_dimension
 from mist.stats.scores import subset_rows
 
 __all__ = ["CURVE_RATIO", "FALLBACK_ROWS", "ManifoldCheck", "fallback_quantiles", "linear_dimension", "manifold_check"]
@@ -144,7 +144,7 @@ def manifold_check(z: np.ndarray, dx: int, estimate: float, core: float, rows: i
             curved.append(name)
     if not curved:
         return ManifoldCheck((), None, core, False, False, dims)
-    knn = max(0.0, neighbour_evidence(z, dx, rows=FALLBACK_ROWS).ksg)
+    knn = max(0.0, ksg_on_rows(z, dx, rows=FALLBACK_ROWS))
     above = max(estimate, core) > knn + 0.3 + 0.3 * knn
     fallback = above and dims["X"][0] + dims["Y"][0] <= FALLBACK_MAX_DIM
     return ManifoldCheck(tuple(curved), knn, core, above, fallback, dims)

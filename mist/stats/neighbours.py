@@ -25,7 +25,8 @@ from scipy.special import digamma
 
 from mist.stats.scores import subset_rows
 
-__all__ = ["NEIGHBOUR_ROWS", "NEIGHBOUR_K", "NeighbourEvidence", "neighbour_evidence", "ksg_from_distances", "two_nn_dimension"]
+__all__ = ["NEIGHBOUR_ROWS", "NEIGHBOUR_K", "NeighbourEvidence", "neighbour_evidence", "ksg_on_rows", "ksg_from_distances",
+           "two_nn_dimension"]
 
 NEIGHBOUR_ROWS = 512  # rows the neighbour statistics read (min(n, this))
 NEIGHBOUR_K = 5  # KSG's k
@@ -91,6 +92,20 @@ def two_nn_dimension(d: np.ndarray) -> float:
     return float((ok.sum() - 1) / max(logs.sum(), 1e-12))
 
 
+def _rows(z: np.ndarray, rows: int) -> np.ndarray:
+    """min(n, rows) rows of z, chosen by a rule of the data (`subset_rows`)."""
+    return z[subset_rows(z, rows)] if rows < z.shape[0] else z
+
+
+def ksg_on_rows(z: np.ndarray, dx: int, rows: int = NEIGHBOUR_ROWS) -> float:
+    """KSG (nats, may be < 0) on min(n, rows) rows of the scores z (n, dx + dy), X first; 0 when
+    there are too few rows for NEIGHBOUR_K neighbours."""
+    s = _rows(z, rows)
+    if s.shape[0] <= NEIGHBOUR_K + 1:
+        return 0.0
+    return ksg_from_distances(_max_norm_distances(s[:, :dx]), _max_norm_distances(s[:, dx:]))
+
+
 def neighbour_evidence(z: np.ndarray, dx: int, rows: int = NEIGHBOUR_ROWS, ksg: float | None = None) -> NeighbourEvidence:
     """KSG and intrinsic dimensions on min(n, rows) rows of the scores z (n, dx + dy), X first.
 
@@ -104,8 +119,8 @@ def neighbour_evidence(z: np.ndarray, dx: int, rows: int = NEIGHBOUR_ROWS, ksg: 
         >>> round(e.dim_x), e.rows
         (1, 512)
     """
-    m = min(z.shape[0], rows)
-    s = z[subset_rows(z, m)] if m < z.shape[0] else z
+    s = _rows(z, rows)
+    m = s.shape[0]
     if m <= NEIGHBOUR_K + 1:
         return NeighbourEvidence(0.0, 0.0, 0.0, m)
     x, y = s[:, :dx], s[:, dx:]
