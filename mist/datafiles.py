@@ -223,7 +223,19 @@ def _table_columns(path: Path, fmt: str, delimiter: str | None, xspec: str, yspe
     def take(idx: list[int]) -> Columns:
         names = [header[i] if header is not None else str(i) for i in idx]
         cols = [_float_column([r[i] for r in rows], lines, names[k], where) for k, i in enumerate(idx)]
-        return Columns(np.column_stack(cols), names)
+        m = np.column_stack(cols)
+        bad = ~np.isfinite(m)
+        if bad.any():  # named by file line, as every other error of a text file
+            rows_bad = np.flatnonzero(bad.any(axis=1))
+            first = int(rows_bad[0])
+            col = names[int(np.flatnonzero(bad[first])[0])]
+            what = "a missing value" if np.isnan(m[first]).any() else "an infinite value"
+            more = f" and {rows_bad.size - 1} more line{'s' if rows_bad.size > 2 else ''}" if rows_bad.size > 1 else ""
+            raise ValueError(
+                f"column {col!r} of {where} has {what} on line {lines[first]}{more}; drop or impute those rows "
+                "before estimating"
+            )
+        return Columns(m, names)
 
     return take(xi), take(yi)
 

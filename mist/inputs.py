@@ -16,9 +16,7 @@ import numpy as np
 from mist.stats.scores import ranks_and_ties
 
 __all__ = [
-    "MIN_N", "TIE_SHARE", "Pair", "ColumnStats", "as_matrix", "as_pair", "column_warnings", "column_ties",
-    "without_constant_columns",
-]
+    "MIN_N", "TIE_SHARE", "Pair", "ColumnStats", "as_matrix", "as_pair", "column_warnings", "column_ties", "same_index"]
 
 MIN_N = 10  # the fewest samples mist accepts (published comparisons start at n = 10)
 TIE_SHARE = 0.05  # a column is heavily tied when its most frequent value holds this share of rows (and >= 3 rows)
@@ -215,13 +213,15 @@ def as_pair(x, y, min_n: int = MIN_N, x_columns: list[str] | None = None, y_colu
         A Pair of float64 matrices.
 
     Raises:
-        ValueError: as `as_matrix`, or x and y have different n, or n < min_n.
+        ValueError: as `as_matrix`, or x and y have different n, or n < min_n, or x and y are
+            pandas objects with different indexes.
 
     Example:
         >>> p = as_pair(range(20), [[v, -v] for v in range(20)])
         >>> p.n, p.dx, p.dy
         (20, 1, 2)
     """
+    same_index(x, y)
     xm, xl = as_matrix(x, "x", x_columns)
     ym, yl = as_matrix(y, "y", y_columns)
     if xm.shape[0] != ym.shape[0]:
@@ -235,6 +235,24 @@ def as_pair(x, y, min_n: int = MIN_N, x_columns: list[str] | None = None, y_colu
             "is meaningful): collect more samples"
         )
     return Pair(xm, ym, tuple(xl), tuple(yl))
+
+
+def _is_pandas(a) -> bool:
+    return type(a).__module__.split(".")[0] == "pandas" and hasattr(a, "index")
+
+
+def same_index(x, y) -> None:
+    """Raise ValueError when x and y are both pandas objects with different indexes: pandas
+    pairs rows by index, mist by position."""
+    if not (_is_pandas(x) and _is_pandas(y)) or x.index.equals(y.index):
+        return
+    how = ("the same labels in another order" if len(x.index) == len(y.index) and x.index.sort_values().equals(y.index.sort_values())
+           else "different labels")
+    raise ValueError(
+        f"x and y have different indexes ({how}): mist pairs rows by position, so they would be paired wrongly; "
+        "align them first (x, y = x.align(y, join='inner', axis=0)), or, if the rows are already in the same order, "
+        "drop the indexes (x.reset_index(drop=True), y.reset_index(drop=True))"
+    )
 
 
 def column_ties(col: np.ndarray) -> tuple[int, int]:
@@ -251,32 +269,14 @@ def _first(labels) -> str:
     return ", ".join(list(labels)[:_MAX_LISTED]) + ", ..."
 
 
-def without_constant_columns(pair: Pair) -> tuple[Pair, list[str]]:
-    """The pair without its constant columns, and the labels of those left out.
-
-    A constant column carries no information: I(X;Y) is the same without it, so the estimator
-    never sees it (left in, it makes the correlation matrix singular). A side left with no column
-    is kept as it is: its MI with anything is exactly 0, which the caller reports.
-    """
-    keep_x, keep_y = pair.x_stats.distinct > 1, pair.y_stats.distinct > 1
-    dropped = [lab for lab, k in zip(pair.x_labels, keep_x) if not k] + [lab for lab, k in zip(pair.y_labels, keep_y) if not k]
-    if not dropped or not keep_x.any() or not keep_y.any():
-        return pair, dropped
-    out = Pair(np.ascontiguousarray(pair.x[:, keep_x]), np.ascontiguousarray(pair.y[:, keep_y]),
-               tuple(lab for lab, k in zip(pair.x_labels, keep_x) if k), tuple(lab for lab, k in zip(pair.y_labels, keep_y) if k))
-    for name, stats, keep in (("x_stats", pair.x_stats, keep_x), ("y_stats", pair.y_stats, keep_y)):
-        out.__dict__[name] = ColumnStats(stats.ranks[:, keep], stats.distinct[keep], stats.top[keep])  # reuse the ranks
-    return out, dropped
-
-
 def column_warnings(pair: Pair) -> list[str]:
     """What is legal but suspicious about the columns.
 
     - constant column: it carries no information about the other side;
     - heavy ties: the most frequent value of a column holds at least TIE_SHARE (5%) of the rows
-      and at least 3 rows (so every column with 20 or fewer distinct values): the model was
-      trained on continuous data, ties get the average of their ranks, and for discrete or
-      mixed data the estimate is not calibrated;
+      and at least 3 rows (so every column with 20 or fewer distinct values): the estimator
+      breaks its ties at random (`mist.discrete.sides`), which leaves the MI unchanged, but the
+      model was trained on continuous data and is less sure of such data than its interval says;
     - more than three columns of one side with the same finding give one message that counts them;
     - a column of x with exactly the ranks of a column of y (or exactly reversed ranks), both
       without ties: one is a strictly monotone function of the other, so for continuous data
@@ -297,25 +297,25 @@ def column_warnings(pair: Pair) -> list[str]:
             if distinct == 1:
                 constant[labels[j]] = (
                     f"{labels[j]} is constant ({m[0, j]:g} in all {pair.n} rows): it carries no information "
-                    "and adds nothing to the MI; drop it"
+                    "and adds nothing to the MI"
                 )
             elif top >= max(3, TIE_SHARE * pair.n):
                 tied[labels[j]] = (
                     f"{labels[j]} has heavy ties: {distinct} distinct values, the most frequent in {top} of "
-                    f"{pair.n} rows (warned at >= {TIE_SHARE:.0%}); mist was trained on continuous data and "
-                    "is not calibrated for discrete or rounded values"
+                    f"{pair.n} rows (warned at >= {TIE_SHARE:.0%}); its ties were broken at random, which leaves "
+                    "the MI unchanged, but mist was trained on continuous data and is not calibrated for rounded values"
                 )
             elif distinct == pair.n:
                 distinct_cols[(side, j)] = ranks
         # many columns with the same finding (wide embeddings, dead units) make one message
         out += list(constant.values()) if len(constant) <= _MAX_LISTED else [
             f"{len(constant)} of the {m.shape[1]} columns of {side} are constant ({_first(constant)}): they carry "
-            "no information and add nothing to the MI; drop them"
+            "no information and add nothing to the MI"
         ]
         out += list(tied.values()) if len(tied) <= _MAX_LISTED else [
             f"{len(tied)} of the {m.shape[1]} columns of {side} have heavy ties ({_first(tied)}; the most frequent "
-            f"value in >= {TIE_SHARE:.0%} of rows): mist was trained on continuous data and is not calibrated "
-            "for discrete or rounded values"
+            f"value in >= {TIE_SHARE:.0%} of rows): their ties were broken at random, which leaves the MI "
+            "unchanged, but mist was trained on continuous data and is not calibrated for rounded values"
         ]
     if any(s == "x" for s, _ in distinct_cols) and any(s == "y" for s, _ in distinct_cols):
         seen = {}

@@ -116,7 +116,14 @@ def save_release(network: MISTNetwork, card: dict[str, Any], path: str | Path) -
     """
     from mist import __version__
 
+    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
+        raise ValueError(f"{path} is a directory; a release is a path without suffix inside one, e.g. "
+                         f"{Path(path) / 'mist'} (writes mist.safetensors and mist.json there)")
     weights, card_path = release_paths(path)
+    for target in (weights, card_path):
+        if target.is_dir():
+            raise ValueError(f"{target} is a directory, so the release cannot be written there; pass another path "
+                             "or remove that directory")
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
     full = json.loads(json.dumps({  # through JSON, so the digest is of what the file will hold

@@ -85,10 +85,11 @@ results and neither --resume nor --overwrite is given; 4 when a mist checkpoint 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="benchmark.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    p.add_argument("--suite", choices=("grid", "bmi", "gaussian", "structures", "small_n", "release"), default="grid",
+    p.add_argument("--suite", choices=("grid", "bmi", "gaussian", "structures", "small_n", "discrete", "release"), default="grid",
                    help="grid: the generator grid of --config; bmi: BMI's 40 tasks; gaussian: warped Gaussians; "
                         "structures: held-out kinds of dependence beyond elliptical copulas (mist against KSG); "
                         "small_n: elliptical copulas at n 10-500 (mist against its core); "
+                        "discrete: binary, 3-level and rounded data, independent and with exact MI; "
                         "release: bmi, gaussian and grid, and the release goals met or not (goals.md)")
     p.add_argument("--bmi-dir", default=".cache/bmi", help="folder of exported BMI tasks (--suite bmi)")
     p.add_argument("--n", type=int, nargs="+", help="sample sizes (--suite bmi: exported ones; gaussian: 300 1000 5000)")
@@ -203,7 +204,7 @@ def grid_config(args: argparse.Namespace, estimators: list[str] | None = None):
     return cfg
 
 
-_DEFAULT_COLUMNS = {"structures": ["mist", "core", "ksg"], "small_n": ["mist", "core"]}
+_DEFAULT_COLUMNS = {"structures": ["mist", "core", "ksg"], "small_n": ["mist", "core"], "discrete": ["mist"]}
 
 
 def run_accuracy(args: argparse.Namespace, command: str) -> int:
@@ -252,8 +253,11 @@ def reused_rows(folder: str, cases: list, names: list[str]) -> list:
 def accuracy_cases(suite: str, bmi_dir: str, n: list[int] | None, bmi_seeds: list[int]) -> list:
     """The cases of an accuracy suite (a missing BMI export is an error here, before any work)."""
     from mist.benchmark.accuracy import bmi_accuracy_cases, warped_gaussian_cases
+    from mist.benchmark.discrete import discrete_cases
     from mist.benchmark.structures import small_n_cases, structure_cases
 
+    if suite == "discrete":
+        return discrete_cases(ns=n or (500, 1000, 2000, 5000))
     if suite == "bmi":
         return bmi_accuracy_cases(bmi_dir, n=n, seeds=bmi_seeds)
     if suite == "structures":
@@ -291,6 +295,22 @@ def small_n_figures(rows: list, names: list[str]) -> str:
     mse = {c: mse_by_range(rows, c) for c in names}
     for lo, hi in SMALL_N_RANGES:
         text += f"| [{lo}, {hi}] | " + " | ".join(f"{mse[c][(lo, hi)]:.4f}" for c in names) + " |\n"
+    return text
+
+
+def discrete_figures(rows: list, names: list[str]) -> str:
+    """Markdown: at independence, mean |estimate| and how often the interval holds 0; elsewhere MAE."""
+    import numpy as np
+
+    text = ("## Done-when figures (discrete data)\n\n| column | independent cases | mean abs at MI = 0 | interval holds 0 "
+            "| dependent cases | MAE | cover90 |\n|---|---|---|---|---|---|---|\n")
+    for c in names:
+        zero = [r for r in rows if r.column == c and r.family.startswith("independent/")]
+        dep = [r for r in rows if r.column == c and not r.family.startswith("independent/")]
+        held = [r.lower is not None and r.lower <= 0.0 for r in zero]
+        cover = [r.lower <= r.true_mi <= r.upper for r in dep if r.lower is not None]
+        text += (f"| {c} | {len(zero)} | {np.mean([abs(r.mi) for r in zero]):.4f} | {np.mean(held):.2f} | {len(dep)} "
+                 f"| {np.mean([abs(r.error) for r in dep]):.4f} | {np.mean(cover) if cover else float('nan'):.2f} |\n")
     return text
 
 
@@ -332,6 +352,8 @@ def write_accuracy(rows: list, names: list[str], suite: str, out: str, command: 
         text += structures_figures(rows, names)
     if suite == "small_n":
         text += small_n_figures(rows, names)
+    if suite == "discrete":
+        text += discrete_figures(rows, names)
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     print(text)

@@ -35,13 +35,15 @@ def test_shipped_model_configs_compose(tmp_path, model):
     assert cfg.model.network.hidden > 0 and cfg.model.max_steps == cfg.trainer.max_steps
 
 
-@pytest.mark.parametrize("experiment", ["default_cpu", "refine_cpu"])
+@pytest.mark.parametrize("experiment", ["default_cpu", "refine_cpu", "structures_cpu", "structures_balanced_cpu"])
 def test_shipped_experiments_compose_and_draw_batches(tmp_path, experiment):
     from data_gen import make_sampler
+    from mist.training.config_check import check_config
     from mist.training.datasets import generate_batch
 
     with initialize_config_module(config_module="mist.configs", version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"experiment={experiment}", f"run_dir={tmp_path}"])
+    check_config(cfg)  # every key of the experiment is one its target reads
     sampler = make_sampler(cfg.data.generator)
     batch = generate_batch(sampler, 4, np.random.default_rng(0), max_tokens=20_000)
     assert batch["x"].shape[0] >= 1 and "elliptical" in batch
@@ -197,6 +199,9 @@ def test_release_with_wrong_sha256_is_refused(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
     ("data.generator.n=5", "must be an int >= 10"),
+    ("+learning_rate=1e-3", "unknown config key 'learning_rate' (did you mean model.lr?)"),  # was silently ignored
+    ("+data.batch_sise=4", "data config: unknown key 'batch_sise' (did you mean batch_size?)"),  # was InstantiationException
+    ("+trainer.max_step=3", "trainer config: unknown key 'max_step' (did you mean max_steps?)"),
 ])
 def test_configs_that_cannot_work_are_one_line_errors(tmp_path, override, message):
     import subprocess
@@ -223,6 +228,20 @@ def test_mist_export_mistakes_are_one_line_errors(tmp_path, capsys):
         assert e.value.code == 1
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+def test_mist_export_onto_a_directory_names_the_fix(tmp_path, capsys):
+    from mist.training.export import main as export_main
+
+    cfg = _cfg(tmp_path / "run", "trainer.max_steps=2", "export=false")
+    ckpt = train(cfg)["ckpt_path"]
+    (tmp_path / "taken.safetensors").mkdir()
+    for out, message in [(tmp_path, "is a directory; a release is a path without suffix inside one"),
+                         (tmp_path / "taken", "taken.safetensors is a directory")]:
+        with pytest.raises(SystemExit):
+            export_main([ckpt, str(out)])
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last.startswith("mist-export: error:") and message in last  # was "internal error: SafetensorError"
 
 
 def test_the_progress_bar_counts_epochs_of_the_step_budget(tmp_path):

@@ -66,31 +66,6 @@ def test_a_low_rank_side_with_little_noise_is_linear_not_curved():
     assert check.curved == ()
 
 
-# ---------------------------------------------------------------- constant columns
-def _pair(seed=0, n=1000):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 2))
-    return x, x[:, :1] + rng.normal(size=(n, 1))  # true MI 0.347 nats
-
-
-@pytest.mark.parametrize("where", [(0,), (2,), (0, 3)])
-def test_constant_columns_change_nothing_and_are_named(where):
-    x, y = _pair()
-    base = _quiet_estimate(x, y)
-    wide = x
-    for j in where:
-        wide = np.insert(wide, min(j, wide.shape[1]), 7.5, axis=1)
-    r = _quiet_estimate(wide, np.hstack([y, np.full((len(y), 1), -1.0)]))
-    assert abs(r.mi - base.mi) < 0.01 and (r.dx, r.dy) == (2 + len(where), 2)
-    assert "constant" in r.warnings[0] and "left out" in r.warnings[0]
-
-
-def test_a_side_of_constants_has_exactly_zero_mi():
-    x, y = _pair()
-    r = _quiet_estimate(np.ones((len(x), 3)), y)
-    assert r.mi == r.lower == r.upper == 0.0 and "exactly" in r.warnings[0]
-
-
 def test_a_wide_full_rank_side_is_not_mistaken_for_a_manifold():
     """TwoNN on a few hundred rows reads a 256-dim Gaussian far below 256: no verdict up there."""
     from data_gen.embedded import embedded_gaussian

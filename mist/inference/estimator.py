@@ -25,12 +25,15 @@ import torch
 
 from mist.calibration import apply_calibration, offset_tables
 from mist.discrete import estimate_discrete
+from mist.discrete.sides import break_ties
+from mist.discrete.sides import estimate_discrete_sides as discrete_sides
 from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
-from mist.inference.result import EstimateResult, SubsetEstimate
+from mist.inference.columns import informative_columns
+from mist.inference.result import ConsistencyCheck, EstimateResult, SubsetEstimate
 from mist.inference.trust import manifold_check
-from mist.inputs import MIN_N, Pair, as_pair, column_warnings, without_constant_columns
+from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
 from mist.stats import SetSummary, normal_scores
@@ -310,9 +313,13 @@ class MIEstimator:
 
     def _result(
         self, p: Pair, plan: dict[str, Any], reduction: Reduction | None, q: np.ndarray, summaries: list[SetSummary],
-        jobs: Sequence[Job], units: str, check: bool,
+        jobs: Sequence[Job], units: str, check: bool, shown: Pair | None = None,
     ) -> EstimateResult:
-        """Convert units, collect warnings and diagnostics, judge the consistency check."""
+        """Convert units, collect warnings and diagnostics, judge the consistency check.
+
+        `p` is the pair the network read; `shown` the pair before its ties were broken (for
+        the column warnings), `p` itself when None.
+        """
         scale, mid = UNITS[units], self.levels.index(0.5)
 
         def subset(ids: list[int]) -> SubsetEstimate:
@@ -321,7 +328,7 @@ class MIEstimator:
 
         full = q[plan["full"]].mean(axis=0)  # nats
         job = jobs[plan["full"][0]]
-        msgs = column_warnings(p) + self.ranges.input_warnings(len(job.x), job.x.shape[1], job.y.shape[1])
+        msgs = column_warnings(p if shown is None else shown) + self.ranges.input_warnings(len(job.x), job.x.shape[1], job.y.shape[1])
         core = float(np.mean([summaries[j].core_mi for j in plan["full"]]))
         if len(plan["full"]) == 1 and not job.reduced:  # the summary read these scores' dimensions on the same rows
             near = summaries[plan["full"][0]].neighbours
@@ -380,25 +387,56 @@ class MIEstimator:
         )
 
     def estimate_pairs(self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
-        """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns)."""
+        """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns).
+
+        Before the network: columns that add nothing are left out (`mist.inference.columns`),
+        pairs with a discrete side go to a discrete estimator, and heavy ties in the rest are
+        broken at random (`mist.discrete.sides`); the result's warnings say which applied.
+        """
         if units not in UNITS:
             raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
-        reduced = [without_constant_columns(p) for p in pairs]
-        live = [i for i, (p, _) in enumerate(reduced) if p.x_stats.distinct.min() > 1 and p.y_stats.distinct.min() > 1]
-        jobs, plans, reductions = self._plan([reduced[i][0] for i in live], check)
+        results: list[EstimateResult | None] = [None] * len(pairs)
+        reductions = [informative_columns(p) for p in pairs]
+        live: list[tuple[int, Pair, Pair]] = []  # (index, the pair as reduced, the pair the network reads)
+        for i, red in enumerate(reductions):
+            if red.all_constant:
+                results[i] = _constant_result(red.pair, red.constant, units, self.levels)
+                continue
+            found = discrete_sides(red.pair, self.levels, units, UNITS[units])
+            if found is not None:
+                results[i] = _checked_discrete(found, check) if check else found
+                continue
+            live.append((i, red.pair, break_ties(red.pair)[0]))
+        jobs, plans, reduced = self._plan([seen for _, _, seen in live], check)
         q, summaries = self._forward(jobs)
-        results: list[EstimateResult] = [_constant_result(p, dropped, units, self.levels) for p, dropped in reduced]
-        for i, plan, r in zip(live, plans, reductions):
-            p, dropped = reduced[i]
-            result = self._result(p, plan, r, q, summaries, jobs, units, check)
-            if dropped:
-                note = (f"{_listed(dropped)} {'is' if len(dropped) == 1 else 'are'} constant: no information, so "
-                        f"{'it was' if len(dropped) == 1 else 'they were'} left out")
-                result = dataclasses.replace(result, dx=pairs[i].dx, dy=pairs[i].dy, warnings=[note, *result.warnings])
+        for (i, p, seen), plan, r in zip(live, plans, reduced):
+            results[i] = self._result(seen, plan, r, q, summaries, jobs, units, check, shown=p)
+        for i, (red, result) in enumerate(zip(reductions, results)):
+            if red.all_constant:
+                continue
+            notes = list(red.notes)
+            if red.constant:
+                notes.insert(0, f"{_listed(red.constant)} {'is' if len(red.constant) == 1 else 'are'} constant: no "
+                                f"information, so {'it was' if len(red.constant) == 1 else 'they were'} left out")
+            if notes:
+                consistency = result.consistency
+                if consistency is not None:
+                    consistency = dataclasses.replace(
+                        consistency, message=f"{consistency.message} (on the input as reduced: {'; '.join(notes)})")
+                result = dataclasses.replace(result, dx=pairs[i].dx, dy=pairs[i].dy, warnings=[*notes, *result.warnings],
+                                             consistency=consistency)
             results[i] = result
         for r in results:
             _issue(r.warnings)
         return results
+
+
+def _checked_discrete(result: EstimateResult, check: bool) -> EstimateResult:
+    """A discrete estimate asked for the consistency check: it is not run (the estimators are not the network's)."""
+    message = ("not run: a side is discrete, so the estimate is a discrete estimator's "
+               f"({result.diagnostics['method']}), whose interval already reaches 0 at independence")
+    return dataclasses.replace(result, consistency=ConsistencyCheck(None, message),
+                               warnings=[*result.warnings, f"the subsampling consistency check was {message}"])
 
 
 def _listed(labels: list[str], most: int = 3) -> str:

@@ -58,6 +58,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         A dict of the trainer's last logged metrics as floats, plus "release" (the exported
         checkpoint path, when cfg.export) and "ckpt_path" (the best Lightning checkpoint).
     """
+    from mist.training.config_check import check_config
+
+    check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)
     module = hydra.utils.instantiate(cfg.model, val_names=list(cfg.data.val_generators))
