@@ -175,6 +175,23 @@ def test_finetune_generator_keeps_a_mixture_prior_with_dims_and_overrides_in_eve
         assert c["generator"]["dx"] == [3, 3] and c["generator"]["dy"] == [2, 2] and c["generator"]["n"] == [64, 256]
 
 
+def test_mist_finetune_from_the_shipped_checkpoint_writes_a_release(tmp_path, monkeypatch):
+    """The command that failed on the shipped card (its prior is a mixture), with no checkpoint= given."""
+    x, y = samples(dy=2, n_y=240)
+    table = tmp_path / "d.csv"
+    np.savetxt(table, np.hstack([x, y]), delimiter=",", header="a,b,c,d", comments="")
+    run = tmp_path / "run"
+    tiny = [o for o in TINY if not o.startswith(("trainer.max_steps", "trainer.val_check"))]
+    argv = ["mist-finetune", f"data.file={table}", "data.x=[a,b]", "data.y=[c,d]", f"run_dir={run}", *tiny,
+            "trainer.max_steps=2", "trainer.val_check_interval=2", "+generator.n=[64,128]"]
+    monkeypatch.setattr(sys, "argv", argv)
+    finetune_main()
+    _, card = load_release(run / "release" / "mist-adapted")
+    _, shipped = load_release(estimator_mod.default_checkpoint())
+    assert card["adaptation"]["base_checkpoint"]["weights_sha256"] == shipped["weights_sha256"]
+    assert "mixture" in card["training"]["generator"] and card["trained_ranges"]["dx"] == [2, 2]
+
+
 def test_mist_adapt_from_the_shipped_checkpoint_exports_a_release_mist_estimate_reads(tmp_path, capsys):
     """The shipped card's prior is a mixture of generators: fine-tuning from it works end to end."""
     x, y = samples()

@@ -88,3 +88,22 @@ def test_example_command_is_close_to_the_exact_mi(capsys):
     assert main(["estimate", "--example", "--json", "--device", "cpu"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert abs(d["mi"] - GAUSSIAN.mi_nats) <= 0.1 and d["lower"] <= GAUSSIAN.mi_nats <= d["upper"]
+
+
+def test_mist_info_describes_the_shipped_checkpoint(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "checkpoints/mist-default" in out and "trained ranges: n 16 to 8192" in out and "held-out 90% interval" in out
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["trained_ranges"]["dx"] == [1, 32] and info["calibration"]["bins"]
+
+
+def test_the_class_label_path_beside_the_shipped_checkpoint(est):
+    """`y_discrete=True` through the module function and through the shipped estimator agree."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 1000)
+    t = labels[:, None] * 1.5 + rng.normal(size=(1000, 2))
+    a = mist.estimate(t, labels, y_discrete=True)
+    b = est.estimate(t, labels, y_discrete=True)
+    assert a.mi == b.mi and 0.3 < a.mi <= math.log(3) and a.lower <= a.mi <= a.upper

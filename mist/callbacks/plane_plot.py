@@ -22,6 +22,7 @@ def draw_information_plane(
     caption: str,
     label_entropy: float | None = None,
     units: str = "nats",
+    xt_bound: float | None = None,
 ):
     """Draw the information plane from recorded rows and write it as a PNG.
 
@@ -33,6 +34,8 @@ def draw_information_plane(
         caption: the estimation convention, printed under the axes.
         label_entropy: H(Y) of the probe labels, drawn as the ceiling of I(T;Y); None: no line.
         units: the units of every value, for the axis labels.
+        xt_bound: the largest I(X;T) can be (log n for X uniform over n probe rows), drawn as a
+            dotted vertical line; None: no line.
 
     Returns:
         The matplotlib Figure (closed; the Agg backend is chosen when pyplot was not loaded yet).
@@ -67,6 +70,9 @@ def draw_information_plane(
     if label_entropy is not None:
         ax.axhline(label_entropy, color="firebrick", ls="--", lw=0.9)
         handles.append(Line2D([], [], color="firebrick", ls="--", label=f"H(Y) = {label_entropy:.2f} {units}"))
+    if xt_bound is not None:
+        ax.axvline(xt_bound, color="steelblue", ls=":", lw=1.1)
+        handles.append(Line2D([], [], color="steelblue", ls=":", label=f"log n = {xt_bound:.2f} {units}"))
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch (0 = before training)")
     ax.set_xlabel(f"I(X;T)  [{units}]")
     ax.set_ylabel(f"I(T;Y)  [{units}]")
