@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Columns", "FORMATS", "detect_format", "read_xy", "select_columns"]
+__all__ = ["Columns", "FORMATS", "detect_format", "read_sides", "read_xy", "select_columns"]
 
 FORMATS = {
     "csv": (".csv",),
@@ -178,16 +178,16 @@ def _read_text_table(path: Path, delimiter: str | None) -> tuple[list[str] | Non
     return header, [row for _, row in lines], [k for k, _ in lines]
 
 
-def _table_columns(path: Path, fmt: str, delimiter: str | None, xspec: str, yspec: str) -> tuple[Columns, Columns]:
+def _table_columns(path: Path, fmt: str, delimiter: str | None, specs: dict[str, str]) -> dict[str, Columns]:
     if fmt == "parquet":
         try:
             import pyarrow.parquet as pq
         except ImportError:
             raise ValueError(f"reading Parquet ({path}) needs pyarrow: pip install pyarrow") from None
         names = list(pq.read_schema(path).names)
-        xi, yi = (select_columns(s, names, len(names), str(path)) for s in (xspec, yspec))
-        _disjoint(xi, yi, names)
-        table = pq.read_table(path, columns=[names[i] for i in sorted(set(xi + yi))])
+        sel = {side: select_columns(s, names, len(names), str(path)) for side, s in specs.items()}
+        _disjoint(sel, names)
+        table = pq.read_table(path, columns=[names[i] for i in sorted(set(sum(sel.values(), [])))])
 
         def take(idx: list[int]) -> Columns:
             cols = []
@@ -201,7 +201,7 @@ def _table_columns(path: Path, fmt: str, delimiter: str | None, xspec: str, yspe
                     ) from None
             return Columns(np.column_stack(cols), [names[i] for i in idx])
 
-        return take(xi), take(yi)
+        return {side: take(idx) for side, idx in sel.items()}
     if fmt == "npy":
         a = _load_npy(path)
         if a.ndim != 2:
@@ -209,15 +209,15 @@ def _table_columns(path: Path, fmt: str, delimiter: str | None, xspec: str, yspe
                 f"{path} has shape {a.shape}; as one FILE a .npy must be a 2-D table (select columns with --x and --y), "
                 "or pass two arrays as --x A.npy --y B.npy"
             )
-        xi, yi = (select_columns(s, None, a.shape[1], str(path)) for s in (xspec, yspec))
-        _disjoint(xi, yi, None)
-        return Columns(_numeric(a[:, xi], str(path)), [str(i) for i in xi]), Columns(_numeric(a[:, yi], str(path)), [str(i) for i in yi])
+        sel = {side: select_columns(s, None, a.shape[1], str(path)) for side, s in specs.items()}
+        _disjoint(sel, None)
+        return {side: Columns(_numeric(a[:, idx], str(path)), [str(i) for i in idx]) for side, idx in sel.items()}
     if delimiter is None:
         delimiter = {"csv": ",", "tsv": "\t", "txt": "whitespace"}[fmt]
     header, rows, lines = _read_text_table(path, None if delimiter == "whitespace" else delimiter)
     width = len(header) if header is not None else len(rows[0])
-    xi, yi = (select_columns(s, header, width, str(path)) for s in (xspec, yspec))
-    _disjoint(xi, yi, header)
+    sel = {side: select_columns(s, header, width, str(path)) for side, s in specs.items()}
+    _disjoint(sel, header)
     where = str(path)
 
     def take(idx: list[int]) -> Columns:
@@ -237,17 +237,21 @@ def _table_columns(path: Path, fmt: str, delimiter: str | None, xspec: str, yspe
             )
         return Columns(m, names)
 
-    return take(xi), take(yi)
+    return {side: take(idx) for side, idx in sel.items()}
 
 
-def _disjoint(xi: list[int], yi: list[int], names: list[str] | None) -> None:
-    both = [i for i in xi if i in yi]
-    if both:
-        shown = ", ".join(repr(names[i]) if names else str(i) for i in both)
-        raise ValueError(
-            f"column {shown} is selected for both --x and --y; X and Y must be different columns "
-            "(a variable shares infinite MI with itself)"
-        )
+def _disjoint(sel: dict[str, list[int]], names: list[str] | None) -> None:
+    """No column may be selected for two sides."""
+    sides = list(sel)
+    for k, a in enumerate(sides):
+        for b in sides[k + 1:]:
+            both = [i for i in sel[a] if i in sel[b]]
+            if both:
+                shown = ", ".join(repr(names[i]) if names else str(i) for i in both)
+                why = ("X and Y must be different columns (a variable shares infinite MI with itself)" if {a, b} == {"x", "y"}
+                       else f"{a.upper()} and {b.upper()} must be different columns (conditioning on a variable itself "
+                       "leaves it no information)")
+                raise ValueError(f"column {shown} is selected for both --{a} and --{b}; {why}")
 
 
 def _numeric(a: np.ndarray, where: str) -> np.ndarray:
@@ -351,19 +355,30 @@ def read_xy(
         ValueError: unknown format, missing file, key or column, non-numeric data, Parquet
             without pyarrow, the same column in X and Y.
     """
+    sides = read_sides(file, {"x": xspec, "y": yspec}, fmt=fmt, delimiter=delimiter)
+    return sides["x"], sides["y"]
+
+
+def read_sides(
+    file: str | Path | None, specs: dict[str, str], *, fmt: str | None = None, delimiter: str | None = None
+) -> dict[str, Columns]:
+    """Read several sides ("x", "y", and "z" for a conditioning set) of one file, as `read_xy`.
+
+    No column may be selected for two sides. With `file` None, every selection is a .npy path.
+    """
     if file is None:
-        paths = [Path(s) for s in (xspec, yspec)]
-        if not all(p.suffix.lower() == ".npy" for p in paths):
-            raise ValueError("give a data FILE with --x COLS --y COLS, or two arrays as --x A.npy --y B.npy")
-        for p in paths:
+        paths = {side: Path(s) for side, s in specs.items()}
+        if not all(p.suffix.lower() == ".npy" for p in paths.values()):
+            flags = " ".join(f"--{side} {side.upper()}.npy" for side in specs)
+            raise ValueError(f"give a data FILE with {' '.join(f'--{side} COLS' for side in specs)}, or arrays as {flags}")
+        for p in paths.values():
             if not p.is_file():
                 raise ValueError(f"{p} does not exist")
-        return _npy_columns(paths[0]), _npy_columns(paths[1])
+        return {side: _npy_columns(p) for side, p in paths.items()}
     path = Path(file)
     if not path.is_file():
         raise ValueError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
     fmt = detect_format(path, fmt)
     if fmt in ("npz", "hdf5"):
-        x, y = _keyed(path, fmt, xspec, "x"), _keyed(path, fmt, yspec, "y")
-        return x, y
-    return _table_columns(path, fmt, delimiter, xspec, yspec)
+        return {side: _keyed(path, fmt, spec, side) for side, spec in specs.items()}
+    return _table_columns(path, fmt, delimiter, specs)

@@ -195,7 +195,7 @@ def as_matrix(a, name: str, columns: list[str] | None = None) -> tuple[np.ndarra
         kinds = " and ".join(s for s in (f"{nan} NaN" if nan else "", f"{inf} infinite" if inf else "") if s)
         raise ValueError(
             f"{name} contains {kinds} value{'s' if nan + inf > 1 else ''} ({cols}{more}; first at row {first}); "
-            "drop or impute those rows in both x and y before estimating"
+            f"drop or impute those rows in {'x, y and z' if name == 'z' else 'both x and y'} before estimating"
         )
     return np.ascontiguousarray(m), labels
 

@@ -30,6 +30,7 @@ from mist.discrete.gaussian import discriminant_terms
 from mist.discrete.knn import mixed_ksg_terms
 from mist.discrete.labels import Labels
 from mist.inference.result import EstimateResult
+from mist.inference.units import UNITS
 from mist.stats.scores import normal_scores
 
 __all__ = ["MAX_DIMS", "METHOD", "NEIGHBOURS", "OFFSETS", "estimate_discrete", "estimate_labels", "label_components", "prepare"]
@@ -147,7 +148,6 @@ def estimate_labels(t: np.ndarray, labels: Labels, *, units: str = "nats", scale
     )
 
 
-_UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit, as mist.inference.estimator.UNITS
 
 
 def estimate_discrete(t, labels, *, units: str = "nats", check: bool = False) -> EstimateResult:
@@ -170,13 +170,13 @@ def estimate_discrete(t, labels, *, units: str = "nats", check: bool = False) ->
     from mist.discrete.labels import as_labels
     from mist.inputs import MIN_N, as_matrix
 
-    if units not in _UNITS:
+    if units not in UNITS:
         raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
     m, _ = as_matrix(t, "x")
     lab = as_labels(labels, m.shape[0])
     if m.shape[0] < MIN_N:
         raise ValueError(f"got n = {m.shape[0]} samples; mist needs at least {MIN_N}: collect more samples")
-    r = estimate_labels(m, lab, units=units, scale_units=_UNITS[units])
+    r = estimate_labels(m, lab, units=units, scale_units=UNITS[units])
     if check:
         r.warnings.append("the subsampling consistency check is not run for class labels (y_discrete=True)")
     return r

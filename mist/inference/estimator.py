@@ -31,8 +31,10 @@ from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
 from mist.inference.columns import informative_columns
+from mist.inference.conditional import estimate_conditional
 from mist.inference.result import ConsistencyCheck, EstimateResult, SubsetEstimate
 from mist.inference.trust import manifold_check
+from mist.inference.units import UNITS
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
@@ -44,7 +46,6 @@ __all__ = [
 ]
 
 DEFAULT_CHECKPOINT = "mist-default"
-UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit
 SPLIT_SEED = 0  # the fixed shuffle of the consistency check's subsets: the same input, the same output
 
 
@@ -189,7 +190,9 @@ class MIEstimator:
         )
 
     # ------------------------------------------------------------------ public
-    def estimate(self, x, y, *, units: str = "nats", check: bool = False, y_discrete: bool = False) -> EstimateResult:
+    def estimate(
+        self, x, y, *, z=None, units: str = "nats", check: bool = False, y_discrete: bool = False
+    ) -> EstimateResult:
         """Estimate I(X;Y) from paired samples.
 
         Arguments:
@@ -202,6 +205,9 @@ class MIEstimator:
             y_discrete: y is one column of class labels (integers, strings, whole-number
                 floats; up to 100 classes): I(X;Y) is estimated by `mist.discrete`, without
                 the network (see the README, "Class labels").
+            z: a conditioning set, shape (n, dz) or (n,), paired with x and y: the result is
+                the conditional MI I(X;Y|Z) by the chain rule (`mist.inference.conditional`),
+                with `dz` set. None (the default): plain MI.
 
         Returns:
             An EstimateResult: `mi` (the median), `lower` and `upper` (the 0.05 and 0.95
@@ -215,6 +221,8 @@ class MIEstimator:
             ValueError: bad input (different n in x and y, n < 10, NaN or infinite values,
                 non-numeric data, empty arrays, 3 or more dimensions, no columns) or bad units.
         """
+        if z is not None:
+            return _conditional(self, x, y, z, units, check, y_discrete)
         if y_discrete:
             result = estimate_discrete(x, y, units=units, check=check)
             _issue(result.warnings)
@@ -386,8 +394,12 @@ class MIEstimator:
             reduction=None if reduction is None else reduction.to_dict(),
         )
 
-    def estimate_pairs(self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False) -> list[EstimateResult]:
+    def estimate_pairs(
+        self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False, issue: bool = True
+    ) -> list[EstimateResult]:
         """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns).
+
+        `issue=False` leaves the results' warnings unissued (for callers that combine results).
 
         Before the network: columns that add nothing are left out (`mist.inference.columns`),
         pairs with a discrete side go to a discrete estimator, and heavy ties in the rest are
@@ -426,9 +438,26 @@ class MIEstimator:
                 result = dataclasses.replace(result, dx=pairs[i].dx, dy=pairs[i].dy, warnings=[*notes, *result.warnings],
                                              consistency=consistency)
             results[i] = result
-        for r in results:
-            _issue(r.warnings)
+        if issue:
+            for r in results:
+                _issue(r.warnings)
         return results
+
+
+def _conditional(est: MIEstimator, x, y, z, units: str, check: bool, y_discrete: bool) -> EstimateResult:
+    """I(X;Y|Z) (`mist.inference.conditional`), its warnings issued once."""
+    if units not in UNITS:
+        raise ValueError(f"units must be 'nats' or 'bits', got {units!r}")
+    if y_discrete:
+        raise ValueError("y_discrete=True is not supported with a conditioning set z yet; pass y as numbers (a column "
+                         "with few distinct values is recognised as discrete)")
+    result = estimate_conditional(est, x, y, z, units=units)
+    if check:
+        message = "not run: the check is defined for I(X;Y), not for the chain rule of I(X;Y|Z)"
+        result = dataclasses.replace(result, consistency=ConsistencyCheck(None, message),
+                                     warnings=[*result.warnings, f"the subsampling consistency check was {message}"])
+    _issue(result.warnings)
+    return result
 
 
 def _checked_discrete(result: EstimateResult, check: bool) -> EstimateResult:
@@ -479,8 +508,9 @@ def estimate(
     device: str | torch.device = "auto",
     checkpoint: str | Path | None = None,
     y_discrete: bool = False,
+    z=None,
 ) -> EstimateResult:
-    """Estimate the mutual information I(X;Y) of paired samples with the pretrained model.
+    """Estimate the mutual information I(X;Y), or I(X;Y|Z), of paired samples with the pretrained model.
 
     The estimator (the shipped default, or `checkpoint`) is loaded once and kept for later calls.
 
@@ -494,6 +524,8 @@ def estimate(
         checkpoint: a release checkpoint (`dir/NAME`); None for the shipped default.
         y_discrete: y is one column of class labels: estimated by `mist.discrete` (no
             checkpoint is loaded), as `MIEstimator.estimate`.
+        z: a conditioning set, shape (n, dz) or (n,): the result is then the conditional MI
+            I(X;Y|Z), with `dz` set (`mist.inference.conditional`); None: plain MI.
 
     Returns:
         An EstimateResult: `mi` (median, in `units`), `lower`, `upper` (90% interval),
@@ -510,11 +542,11 @@ def estimate(
         >>> y = x[:, :1] + np.random.default_rng(1).normal(size=(1000, 1))  # doctest: +SKIP
         >>> mist.estimate(x, y).mi    # about 0.35 nats = -0.5 log(1 - 0.5)  # doctest: +SKIP
     """
-    if y_discrete:
+    if y_discrete and z is None:
         result = estimate_discrete(x, y, units=units, check=check)
         _issue(result.warnings)
         return result
-    return shared_estimator(checkpoint, device).estimate(x, y, units=units, check=check)
+    return shared_estimator(checkpoint, device).estimate(x, y, z=z, units=units, check=check, y_discrete=y_discrete)
 
 
 def shared_estimator(checkpoint: str | Path | None = None, device: str | torch.device = "auto") -> MIEstimator:

@@ -80,6 +80,8 @@ class EstimateResult:
         reduction: None, or what was done to a side with more columns than the model was
             trained on (`mist.stats.reduction`): method, x_dims and y_dims (before, after),
             halves, and lower_bound (True: the estimate is of a lower bound on I(X;Y)).
+        dz: columns of the conditioning set Z; 0 for plain MI. With dz > 0 every figure is the
+            conditional MI I(X;Y|Z) (`mist.inference.conditional`).
     """
 
     mi: float
@@ -94,6 +96,12 @@ class EstimateResult:
     warnings: list[str] = field(default_factory=list)
     consistency: ConsistencyCheck | None = None
     reduction: dict[str, Any] | None = None
+    dz: int = 0
+
+    @property
+    def conditional(self) -> bool:
+        """True when this is I(X;Y|Z) (a conditioning set was given)."""
+        return self.dz > 0
 
     @property
     def interval_level(self) -> float:
@@ -115,15 +123,17 @@ class EstimateResult:
             "warnings": list(self.warnings),
             "consistency": None if self.consistency is None else self.consistency.to_dict(),
             "reduction": None if self.reduction is None else dict(self.reduction),
+            "dz": self.dz,
         }
 
     def summary(self) -> str:
         """A few lines for people: estimate, interval, sample, warnings, consistency."""
         u = self.units
         lines = [
-            f"I(X;Y) = {_fmt(self.mi)} {u}   {self.interval_level:.0%} interval [{_fmt(self.lower)}, {_fmt(self.upper)}]",
+            f"{'I(X;Y|Z)' if self.dz else 'I(X;Y)'} = {_fmt(self.mi)} {u}   {self.interval_level:.0%} interval "
+            f"[{_fmt(self.lower)}, {_fmt(self.upper)}]",
             "quantiles: " + "  ".join(f"{q:g}: {_fmt(v)}" for q, v in self.quantiles.items()),
-            f"n = {self.n}, dx = {self.dx}, dy = {self.dy}",
+            f"n = {self.n}, dx = {self.dx}, dy = {self.dy}" + (f", dz = {self.dz}" if self.dz else ""),
         ]
         if self.reduction is not None:
             r = self.reduction
