@@ -91,3 +91,14 @@ def test_the_command_line_reads_z(tmp_path, capsys):
     assert out["dz"] == 2 and out["z"] == ["c", "d"] and abs(out["mi"] - TRUE) < 0.08
     assert main(["estimate", str(table), "--x", "a", "--y", "b", "--z", "a,d"]) == 1
     assert "selected for both --x and --z" in capsys.readouterr().err
+
+
+def test_the_readme_s_causal_chain_is_dependent_and_conditionally_independent():
+    rng = np.random.default_rng(0)
+    smoking = rng.normal(size=2000)
+    tar = np.tanh(smoking) + 0.5 * rng.normal(size=2000)
+    cancer = tar + 0.5 * rng.normal(size=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mist.MISTWarning)  # no disagreement warning on this chain
+        plain, given = mist.estimate(smoking, cancer), mist.estimate(smoking, cancer, z=tar)
+    assert plain.lower > 0.2 and given.lower == 0.0 and given.mi < 0.02

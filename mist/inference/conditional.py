@@ -109,12 +109,12 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
     offsets = _offsets(terms, estimator.levels)
     q = {lvl: max(point + SPREAD_SCALE * off, 0.0) for lvl, off in offsets.items()}
     decompositions = [a.mi - b.mi for a, b in terms]
-    chain = float(np.mean(decompositions))
+    chain = max(float(np.mean(decompositions)), 0.0)  # a negative difference reads as 0
     warnings = []
-    if abs(chain - point) > max(q[0.5] - q[min(q)], q[max(q)] - q[0.5]):
+    if chain - point > q[max(q)] - point or point - chain > point - q[min(q)]:
         # the network reads the two MI terms' difference elsewhere: structure the core cannot see, or
         # a misread term; the interval takes in both readings
-        q = {lvl: (min(v, max(chain, 0.0)) if lvl < 0.5 else max(v, chain) if lvl > 0.5 else v) for lvl, v in q.items()}
+        q = {lvl: (min(v, chain) if lvl < 0.5 else max(v, chain) if lvl > 0.5 else v) for lvl, v in q.items()}
         warnings.append(
             f"the elliptical core reads I(X;Y|Z) = {point:.3g} {units} and the chain rule over the network "
             f"{chain:.3g}: they disagree by more than the interval's half-width, so the dependence is likely "
