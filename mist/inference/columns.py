@@ -75,6 +75,7 @@ def _monotone_copies(stats: ColumnStats, keep: np.ndarray, labels: tuple[str, ..
 def _linear_rank(m: np.ndarray) -> tuple[np.ndarray, float]:
     """(the columns of a maximal linearly independent set, in order; the smallest kept |R_ii| / |R_00|)."""
     z = m - m.mean(axis=0)
+    z = z / np.abs(z).max(axis=0)  # first to order 1: squares of tiny values (1e-200) would underflow
     z = z / np.linalg.norm(z, axis=0)
     _, r, piv = scipy.linalg.qr(z, mode="economic", pivoting=True)
     diag = np.abs(np.diag(r))
