@@ -70,6 +70,14 @@ class Pair:
     def dy(self) -> int:
         return self.y.shape[1]
 
+    @classmethod
+    def with_stats(cls, x: np.ndarray, y: np.ndarray, x_labels: tuple[str, ...], y_labels: tuple[str, ...],
+                   x_stats: ColumnStats, y_stats: ColumnStats) -> Pair:
+        """A pair whose column ranks are already known (a subset or a join of another pair's): not ranked again."""
+        out = cls(np.ascontiguousarray(x), np.ascontiguousarray(y), tuple(x_labels), tuple(y_labels))
+        out.__dict__["x_stats"], out.__dict__["y_stats"] = x_stats, y_stats  # fills the cached properties
+        return out
+
     @functools.cached_property
     def x_stats(self) -> ColumnStats:
         return ColumnStats.of(self.x)

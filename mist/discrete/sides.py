@@ -91,9 +91,8 @@ def break_ties(pair: Pair) -> tuple[Pair, list[str]]:
         sides.append((np.ascontiguousarray(m), ColumnStats(ranks, distinct, top)))
     if not broken:
         return pair, []
-    out = Pair(sides[0][0], sides[1][0], pair.x_labels, pair.y_labels)
-    out.__dict__["x_stats"], out.__dict__["y_stats"] = sides[0][1], sides[1][1]
-    return out, broken
+    return Pair.with_stats(sides[0][0], sides[1][0], pair.x_labels, pair.y_labels,
+                           sides[0][1], sides[1][1]), broken
 
 
 def estimate_discrete_sides(pair: Pair, levels: Sequence[float], units: str, scale: float) -> EstimateResult | None:

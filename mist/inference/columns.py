@@ -24,16 +24,17 @@ import scipy.linalg
 
 from mist.inputs import ColumnStats, Pair
 
-__all__ = ["LINEAR_TOL", "NEAR_TOL", "ColumnReduction", "informative_columns"]
+__all__ = ["LINEAR_TOL", "NEAR_TOL", "ColumnReduction", "informative_columns", "listed"]
 
 LINEAR_TOL = 1e-8  # |R_ii| / |R_00| of the pivoted QR of standardised columns below this: exactly dependent
 NEAR_TOL = 1e-4  # ... below this (and above LINEAR_TOL): nearly dependent, kept with a warning
 _MAX_LISTED = 3
 
 
-def _listed(labels: list[str]) -> str:
+def listed(labels: list[str], unit: str = "") -> str:
+    """The first few labels, e.g. "x column 0, x column 4, x column 9 and 2 more" (+ unit)."""
     more = len(labels) - _MAX_LISTED
-    return ", ".join(labels) if more <= 0 else f"{', '.join(labels[:_MAX_LISTED])} and {more} more"
+    return ", ".join(labels) if more <= 0 else f"{', '.join(labels[:_MAX_LISTED])} and {more} more{unit}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _side(side: str, m: np.ndarray, stats: ColumnStats, labels: tuple[str, ...])
         notes.append(
             f"{len(copies)} column{'s' if len(copies) > 1 else ''} of {side} "
             f"{'are strictly monotone copies' if len(copies) > 1 else 'is a strictly monotone copy'} of another "
-            f"of its columns (the same ranks: {_listed(pairs)}): a function of the other column adds no information, "
+            f"of its columns (the same ranks: {listed(pairs)}): a function of the other column adds no information, "
             f"so {'they were' if len(copies) > 1 else 'it was'} left out"
         )
     live = np.flatnonzero(keep)
@@ -109,7 +110,7 @@ def _side(side: str, m: np.ndarray, stats: ColumnStats, labels: tuple[str, ...])
             keep[out] = False
             notes.append(
                 f"{side} has linear rank {independent.size} over its {live.size} non-constant columns: "
-                f"{_listed([labels[j] for j in out])} {'are exact linear combinations' if len(out) > 1 else 'is an exact linear combination'} "
+                f"{listed([labels[j] for j in out])} {'are exact linear combinations' if len(out) > 1 else 'is an exact linear combination'} "
                 f"of the others and add{'' if len(out) > 1 else 's'} no information, so "
                 f"{'they were' if len(out) > 1 else 'it was'} left out"
             )
@@ -138,8 +139,11 @@ def informative_columns(pair: Pair) -> ColumnReduction:
         return ColumnReduction(pair, constant, [])
     if keep_x.all() and keep_y.all():
         return ColumnReduction(pair, constant, notes)
-    out = Pair(np.ascontiguousarray(pair.x[:, keep_x]), np.ascontiguousarray(pair.y[:, keep_y]),
-               tuple(lab for lab, k in zip(pair.x_labels, keep_x) if k), tuple(lab for lab, k in zip(pair.y_labels, keep_y) if k))
-    for name, stats, keep in (("x_stats", pair.x_stats, keep_x), ("y_stats", pair.y_stats, keep_y)):
-        out.__dict__[name] = ColumnStats(stats.ranks[:, keep], stats.distinct[keep], stats.top[keep])  # reuse the ranks
+    def kept(stats: ColumnStats, keep: np.ndarray) -> ColumnStats:  # reuse the ranks
+        return ColumnStats(stats.ranks[:, keep], stats.distinct[keep], stats.top[keep])
+
+    out = Pair.with_stats(pair.x[:, keep_x], pair.y[:, keep_y],
+                          tuple(lab for lab, k in zip(pair.x_labels, keep_x) if k),
+                          tuple(lab for lab, k in zip(pair.y_labels, keep_y) if k),
+                          kept(pair.x_stats, keep_x), kept(pair.y_stats, keep_y))
     return ColumnReduction(out, constant, notes)

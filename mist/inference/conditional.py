@@ -27,7 +27,7 @@ import numpy as np
 
 from mist.inference.result import EstimateResult
 from mist.inference.units import UNITS
-from mist.inputs import Pair, as_matrix, as_pair, same_index
+from mist.inputs import ColumnStats, Pair, as_matrix, as_pair, same_index
 from mist.stats import normal_scores
 from mist.stats.conditional import conditional_core
 
@@ -68,6 +68,20 @@ def as_triple(x, y, z) -> tuple[Pair, np.ndarray, tuple[str, ...]]:
     return pair, zm, tuple(labels)
 
 
+Side = tuple[np.ndarray, ColumnStats, tuple[str, ...]]  # columns, their ranks and ties, their labels
+
+
+def _joined(x: list[Side], y: list[Side]) -> Pair:
+    """The pair of the columns of `x` against those of `y`, with their ranks already known."""
+    def cat(parts: list[Side]) -> Side:
+        stats = ColumnStats(np.hstack([s.ranks for _, s, _ in parts]), np.concatenate([s.distinct for _, s, _ in parts]),
+                            np.concatenate([s.top for _, s, _ in parts]))
+        return np.hstack([m for m, _, _ in parts]), stats, tuple(lab for _, _, labels in parts for lab in labels)
+
+    (a, sa, la), (b, sb, lb) = cat(x), cat(y)
+    return Pair.with_stats(a, b, la, lb, sa, sb)
+
+
 def _offsets(terms: Sequence[tuple[EstimateResult, EstimateResult]], levels: Sequence[float]) -> dict[float, float]:
     """Signed distance of each quantile of the difference from its median, from (joint term,
     conditioning term) pairs of results, averaged over the pairs.
@@ -97,14 +111,16 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
         An EstimateResult with `dz` = Z's columns; `diagnostics` holds `core_mi` (the chain rule
         over the classical core), `terms` (each term's median) and `method`.
     """
-    pair, zm, _ = as_triple(x, y, z)
-    xz, yz = np.hstack([pair.x, zm]), np.hstack([pair.y, zm])
+    pair, zm, z_labels = as_triple(x, y, z)
+    # each column is ranked once; the four terms and the core reuse the ranks
+    sx, sy, sz = (pair.x, pair.x_stats, pair.x_labels), (pair.y, pair.y_stats, pair.y_labels), (zm, ColumnStats.of(zm), z_labels)
     results = estimator.estimate_pairs(
-        [as_pair(pair.x, yz), as_pair(pair.x, zm), as_pair(pair.y, xz), as_pair(pair.y, zm)], units=units, issue=False
+        [_joined([sx], [sy, sz]), _joined([sx], [sz]), _joined([sy], [sx, sz]), _joined([sy], [sz])], units=units, issue=False
     )
     terms = [(results[0], results[1]), (results[2], results[3])]
     scale = UNITS[units]
-    core = conditional_core(normal_scores(np.hstack([pair.x, pair.y, zm])), pair.dx, pair.dy)
+    ranks = np.hstack([sx[1].ranks, sy[1].ranks, sz[1].ranks])
+    core = conditional_core(normal_scores(np.hstack([pair.x, pair.y, zm]), ranks=ranks), pair.dx, pair.dy)
     point = core.cmi / scale
     offsets = _offsets(terms, estimator.levels)
     q = {lvl: max(point + SPREAD_SCALE * off, 0.0) for lvl, off in offsets.items()}

@@ -30,7 +30,7 @@ from mist.discrete.sides import estimate_discrete_sides as discrete_sides
 from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
-from mist.inference.columns import informative_columns
+from mist.inference.columns import informative_columns, listed
 from mist.inference.conditional import estimate_conditional
 from mist.inference.result import ConsistencyCheck, EstimateResult, SubsetEstimate
 from mist.inference.trust import manifold_check
@@ -428,7 +428,7 @@ class MIEstimator:
                 continue
             notes = list(red.notes)
             if red.constant:
-                notes.insert(0, f"{_listed(red.constant)} {'is' if len(red.constant) == 1 else 'are'} constant: no "
+                notes.insert(0, f"{listed(red.constant, ' columns')} {'is' if len(red.constant) == 1 else 'are'} constant: no "
                                 f"information, so {'it was' if len(red.constant) == 1 else 'they were'} left out")
             if notes:
                 consistency = result.consistency
@@ -468,17 +468,13 @@ def _checked_discrete(result: EstimateResult, check: bool) -> EstimateResult:
                                warnings=[*result.warnings, f"the subsampling consistency check was {message}"])
 
 
-def _listed(labels: list[str], most: int = 3) -> str:
-    return ", ".join(labels) if len(labels) <= most else f"{', '.join(labels[:most])} and {len(labels) - most} more columns"
-
-
 def _constant_result(p: Pair, dropped: list[str], units: str, levels: Sequence[float]) -> EstimateResult:
     """MI exactly 0: one side has only constant columns (a constant carries no information)."""
     side = "x" if p.x_stats.distinct.max() <= 1 else "y"
     return EstimateResult(
         mi=0.0, lower=0.0, upper=0.0, quantiles={float(lvl): 0.0 for lvl in levels}, units=units,
         n=p.n, dx=p.dx, dy=p.dy, diagnostics={"core_mi": 0.0, "core_nu": None, "attention_rows": 0},
-        warnings=[f"every column of {side} is constant ({_listed(dropped)}): it carries no information, so I(X;Y) = 0 exactly"],
+        warnings=[f"every column of {side} is constant ({listed(dropped, ' columns')}): it carries no information, so I(X;Y) = 0 exactly"],
     )
 
 
