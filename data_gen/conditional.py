@@ -45,7 +45,7 @@ import numpy as np
 
 from data_gen.families.base import split_mi
 from data_gen.families.gaussian import mixing_matrix
-from data_gen.families.student_t import t_correction
+from mist.numerics.student_t import t_correction
 
 __all__ = ["CONDITIONAL_KINDS", "ZERO_CMI_KINDS", "ConditionalSet", "draw_conditional", "gaussian_cmi",
            "student_t_cmi_term"]

@@ -143,10 +143,10 @@ class ClassConditional:
         out = np.empty((n, k, m))
         for y in range(k):
             for c in range(m):
-                l = self.chols[y, c]
-                u = np.linalg.solve(l, (t - self.means[y, c]).T).T  # triangular, d <= a few dozen
+                chol = self.chols[y, c]
+                u = np.linalg.solve(chol, (t - self.means[y, c]).T).T  # triangular, d <= a few dozen
                 q = np.einsum("ij,ij->i", u, u)
-                logdet = float(np.log(np.diag(l)).sum())
+                logdet = float(np.log(np.diag(chol)).sum())
                 if self.df is None:
                     out[:, y, c] = -0.5 * q - logdet - 0.5 * d * math.log(2 * math.pi)
                 else:

@@ -142,7 +142,7 @@ class DatasetSampler:
         cfg = self.cfg
         n = self._pick_n(rng) if n is None else _positive(n, "n", 2)
         fixed_dims = dx is not None and dy is not None
-        for attempt in range(1000):
+        for _ in range(1000):
             dx_ = self._pick_dim(rng, cfg.dx) if dx is None else _positive(dx, "dx", 1)
             dy_ = self._pick_dim(rng, cfg.dy) if dy is None else _positive(dy, "dy", 1)
             name = self._families[int(rng.choice(len(self._families), p=self._family_p))]
@@ -156,7 +156,7 @@ class DatasetSampler:
         # float64 up to here (exact parameters and samples); the transforms run in float32, whose
         # rounding is no coarser than the storage's and whose math is several times faster
         x, y = (a.astype(np.float32) for a in joint.sample(rng, n))
-        for attempt in range(10):
+        for _ in range(10):
             cx, cy = self._chain(rng, dx), self._chain(rng, dy)
             with np.errstate(over="ignore", invalid="ignore"):
                 tx, ty = cx.forward(x).astype(np.float32, copy=False), cy.forward(y).astype(np.float32, copy=False)

@@ -1,11 +1,30 @@
-"""mist: amortized mutual information estimation with a pretrained transformer."""
+"""mist: amortized mutual information estimation with a pretrained transformer.
 
-__version__ = "0.1.0"
+The public names load on first use, so that `import mist.numerics` (what the meta-dataset
+generator needs) does not load torch and the model.
+"""
 
-from mist.inference import ConsistencyCheck, EstimateResult, MIEstimator, MISTWarning, estimate  # noqa: E402
-from mist.release import CheckpointError  # noqa: E402
-from mist.adaptation import Adaptation, adapt  # noqa: E402
-from mist.matrix import MIMatrix, mi_matrix, plot_mi_matrix
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from mist.version import __version__
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "estimate": "mist.inference",
+    "MIEstimator": "mist.inference",
+    "EstimateResult": "mist.inference",
+    "ConsistencyCheck": "mist.inference",
+    "MISTWarning": "mist.inference",
+    "CheckpointError": "mist.release",
+    "adapt": "mist.adaptation",
+    "Adaptation": "mist.adaptation",
+    "mi_matrix": "mist.matrix",
+    "plot_mi_matrix": "mist.matrix",
+    "MIMatrix": "mist.matrix",
+}
 
 __all__ = [
     "estimate",
@@ -21,3 +40,21 @@ __all__ = [
     "MIMatrix",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from mist.adaptation import Adaptation, adapt
+    from mist.inference import ConsistencyCheck, EstimateResult, MIEstimator, MISTWarning, estimate
+    from mist.matrix import MIMatrix, mi_matrix, plot_mi_matrix
+    from mist.release import CheckpointError
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mist' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

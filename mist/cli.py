@@ -20,6 +20,8 @@ import sys
 import warnings
 from typing import Any
 
+from mist.version import __version__
+
 __all__ = ["main", "build_parser"]
 
 _SELECTION_HELP = (
@@ -38,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mist", description="Estimate mutual information with a pretrained transformer.")
-    p.add_argument("--version", action="version", version=f"mist {_version()}")
+    p.add_argument("--version", action="version", version=f"mist {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -59,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--z", dest="zspec", metavar="COLS",
                    help="a conditioning set Z, same syntax: estimate the conditional MI I(X;Y|Z)")
     e.add_argument("--example", action="store_true", help="run on the bundled example with known MI")
-    e.add_argument("--format", choices=["csv", "tsv", "txt", "parquet", "npy", "npz", "hdf5"], help="file format (default: from the extension)")
+    e.add_argument("--format", choices=["csv", "tsv", "txt", "parquet", "npy", "npz", "hdf5"],
+                   help="file format (default: from the extension)")
     e.add_argument("--delimiter", help="field separator of a text table: a character, 'tab' or 'whitespace' (default: from the extension)")
     e.add_argument("--units", choices=["nats", "bits"], default="nats", help="units of the result (default: nats)")
     e.add_argument("--check", action="store_true", help="run the subsampling consistency check (halves and quarters)")
@@ -73,12 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--checkpoint", metavar="PATH", help="a release checkpoint; default: the shipped model")
     i.add_argument("--json", action="store_true", help="print the whole card as JSON")
     return p
-
-
-def _version() -> str:
-    from mist import __version__
-
-    return __version__
 
 
 def _delimiter(d: str | None) -> str | None:
@@ -176,7 +173,8 @@ def _info(args: argparse.Namespace) -> int:
         "calibration: " + _calibration_line(card.get("calibration")),
     ]
     if training:
-        lines.append("training: " + ", ".join(f"{k} {v}" for k, v in training.items() if k in ("global_step", "epoch", "batch_size", "source")))
+        shown = ("global_step", "epoch", "batch_size", "source")
+        lines.append("training: " + ", ".join(f"{k} {v}" for k, v in training.items() if k in shown))
     print("\n".join(lines))
     return 0
 

@@ -22,6 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from mist.model import MISTNetwork, NetworkConfig
+from mist.version import __version__
 
 __all__ = [
     "FORMAT_VERSION", "CheckpointError", "save_release", "load_release", "release_paths", "sha256_of", "card_digest",
@@ -114,8 +115,6 @@ def save_release(network: MISTNetwork, card: dict[str, Any], path: str | Path) -
     Returns:
         The paths of the weights and of the card.
     """
-    from mist import __version__
-
     if str(path).endswith(("/", "\\")) or Path(path).is_dir():
         raise ValueError(f"{path} is a directory; a release is a path without suffix inside one, e.g. "
                          f"{Path(path) / 'mist'} (writes mist.safetensors and mist.json there)")

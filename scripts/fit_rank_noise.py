@@ -34,7 +34,7 @@ import math
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from data_gen.families.student_t import t_correction
+from mist.numerics.student_t import t_correction
 from mist.stats.elliptical import (
     RANK_NOISE,
     RANK_NOISE_T,

@@ -91,7 +91,7 @@ def inference_agreement(device) -> dict:
     net, _ = load_release(default_checkpoint())
     rng = np.random.default_rng(0)
     sets = []
-    for i in range(40):
+    for _ in range(40):
         n, dx, dy = int(rng.integers(50, 5000)), int(rng.integers(1, 10)), int(rng.integers(1, 10))
         x = rng.standard_normal((n, dx))
         sets.append((x, x[:, :1] * rng.uniform(0, 2) + rng.standard_normal((n, dy))))

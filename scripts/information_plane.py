@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=ROOT / "scripts" / "output", help="folder for the PNG, CSV and JSON (default scripts/output/)")
+    p.add_argument("--out", type=Path, default=ROOT / "scripts" / "output",
+                   help="folder for the PNG, CSV and JSON (default scripts/output/)")
     p.add_argument("--logs", type=Path, default=ROOT / "runs" / "information_plane", help="logger folder")
     p.add_argument("--wandb", action="store_true", help="also log to Weights & Biases (honours WANDB_MODE)")
     args = p.parse_args(argv)

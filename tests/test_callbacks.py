@@ -19,9 +19,9 @@ from torch import nn
 pl = pytest.importorskip("lightning.pytorch")
 pytest.importorskip("matplotlib")
 
-from mist.callbacks import InformationPlane, plot_information_plane
-from mist.callbacks.information_plane import COLUMNS, MIN_PROBE
-from mist.callbacks.mixture_mi import mixture_mi
+from mist.callbacks import InformationPlane, plot_information_plane  # noqa: E402 - after the importorskips
+from mist.callbacks.information_plane import COLUMNS, MIN_PROBE  # noqa: E402 - after the importorskips
+from mist.callbacks.mixture_mi import mixture_mi  # noqa: E402 - after the importorskips
 
 LAYERS = ["net.1", "net.3"]  # the two activations: widths 8 and 3
 
@@ -186,7 +186,8 @@ def test_a_layer_that_does_not_exist_lists_the_valid_names(tmp_path):
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"x": torch.randn(MIN_PROBE - 1, 4), "labels": np.arange(MIN_PROBE - 1) % 2}, f"probe set has {MIN_PROBE - 1} rows; InformationPlane needs at least {MIN_PROBE}"),
+        ({"x": torch.randn(MIN_PROBE - 1, 4), "labels": np.arange(MIN_PROBE - 1) % 2},
+         f"probe set has {MIN_PROBE - 1} rows; InformationPlane needs at least {MIN_PROBE}"),
         ({"labels": np.zeros(MIN_PROBE, dtype=int)}, "labels have a single class"),
         ({"labels": np.arange(MIN_PROBE + 1) % 2}, "labels must have shape"),
         ({"epochs": [0, 1.5]}, "epochs must be a list of ints >= 0"),

@@ -12,7 +12,7 @@ from scipy.stats import multivariate_t
 
 from data_gen.conditional import (CONDITIONAL_KINDS, ZERO_CMI_KINDS, draw_conditional, gaussian_cmi,
                                   student_t_cmi_term)
-from data_gen.families.student_t import t_correction
+from mist.numerics.student_t import t_correction
 from mist.baselines import KSG
 from mist.baselines.conditional import (CONDITIONAL_ESTIMATORS, ConditionalKSG, GaussianCMI, _cmi_counts,
                                         _cmi_counts_brute)

@@ -16,7 +16,8 @@ from data_gen import FAMILIES
 from data_gen.families.base import split_mi
 from data_gen.families.gamma_exponential import gamma_exponential_mi
 from data_gen.families.gaussian import CanonicalGaussian, LowRankGaussian, mixing_matrix
-from data_gen.families.student_t import StudentTJoint, t_correction
+from data_gen.families.student_t import StudentTJoint
+from mist.numerics.student_t import t_correction
 from data_gen.families.uniform_noise import uniform_pair_mi, uniform_width
 
 CAP = 8.0
@@ -180,7 +181,7 @@ def test_student_t_uncorrelated_still_carries_the_dof_term():
 
 def test_t_correction_is_continuous_and_has_the_right_asymptote():
     for dx, dy in [(1, 1), (5, 32), (32, 32)]:
-        direct = lambda nu: float(  # noqa: E731 - the four-term formula, fine at moderate nu
+        direct = lambda nu, dx=dx, dy=dy: float(  # noqa: E731 - the four-term formula, fine at moderate nu
             sum(s * (special.gammaln(h) - h * special.digamma(h))
                 for s, h in [(1, nu / 2), (1, (nu + dx + dy) / 2), (-1, (nu + dx) / 2), (-1, (nu + dy) / 2)]))
         for nu in (200.0, 200.0001, 350.0):

@@ -27,3 +27,13 @@ def test_configs_and_checkpoints_ship_as_subpackages():
     assert {"mist.configs", "mist.checkpoints"} <= declared
     assert (ROOT / "configs" / "__init__.py").exists()
     assert (ROOT / "checkpoints" / "__init__.py").exists()
+
+
+def test_every_config_group_is_declared_so_that_its_yaml_ships():
+    groups = {
+        ".".join(("mist", "configs", *d.relative_to(ROOT / "configs").parts))
+        for d in (ROOT / "configs").rglob("*")
+        if d.is_dir() and any(d.glob("*.yaml"))
+    }
+    missing = groups - _declared_packages()
+    assert not missing, f"add these to [tool.setuptools] packages and package-data in pyproject.toml: {sorted(missing)}"

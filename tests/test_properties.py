@@ -22,7 +22,10 @@ from mist.stats import summarize
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
-def arrays(dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.int8, np.bool_])):
+DTYPES = st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.int8, np.bool_])
+
+
+def arrays(dtype=DTYPES):
     """Any shape with 0 to 3 axes, any of these dtypes; floats include NaN, infinities and extremes."""
     return dtype.flatmap(lambda dt: hnp.arrays(dt, hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=40)))
 

@@ -2,7 +2,8 @@
 
 Tolerances are set from what the shipped model measures (checkpoints/README.md, `scripts/benchmark.py
 --suite gaussian`): on Gaussian data with monotone warps its MAE is about 0.03 nats at n = 1000,
-the classical core's, so the bounds below are a regression guard with room for seed noise. These tests FAIL, never skip, when the checkpoint is missing.
+the classical core's, so the bounds below are a regression guard with room for seed noise. These
+tests FAIL, never skip, when the checkpoint is missing.
 
 Test data: min(dx, dy) coordinate pairs of correlation rho, the other coordinates independent,
 and random invertible linear maps within X and within Y, so I(X;Y) = -m/2 log(1 - rho^2) nats.

@@ -47,7 +47,7 @@ def test_shipped_experiments_compose_and_draw_batches(tmp_path, experiment):
     sampler = make_sampler(cfg.data.generator)
     batch = generate_batch(sampler, 4, np.random.default_rng(0), max_tokens=20_000)
     assert batch["x"].shape[0] >= 1 and "elliptical" in batch
-    for name, gen in cfg.data.val_generators.items():
+    for gen in cfg.data.val_generators.values():
         make_sampler(gen).sample(np.random.default_rng(1))
 
 

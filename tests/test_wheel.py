@@ -50,8 +50,8 @@ def test_installed_wheel_estimates_from_outside_the_repository(wheel, tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     code = (
-        "import json, mist, mist.cli; assert mist.__file__.startswith(%r), mist.__file__; "
-        "mist.cli.main(['estimate', '--example', '--json'])" % str(site)
+        f"import json, mist, mist.cli; assert mist.__file__.startswith({str(site)!r}), mist.__file__; "
+        "mist.cli.main(['estimate', '--example', '--json'])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

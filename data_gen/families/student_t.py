@@ -2,9 +2,7 @@
 sqrt(chi2_nu / nu) scale, so X and Y share heavy tails.
 
 I(X; Y) = Gaussian term + c(nu, dx, dy), where the Gaussian term is that of the scale matrix
-and, with F(h) = log Gamma(h) - h psi(h), a = nu / 2:
-
-    c = F(a) + F(a + (dx + dy) / 2) - F(a + dx / 2) - F(a + dy / 2)  > 0.
+and c > 0 is the Student-t term (`mist.numerics.student_t.t_correction`).
 
 Even uncorrelated coordinates share information through the common scale, so the family
 solves for nu when the target MI is below c at the drawn nu.
@@ -26,32 +24,11 @@ from scipy import special
 from data_gen.families.base import Family, Joint, check_range_option, pair_layout, split_mi
 from data_gen.families.gaussian import CanonicalGaussian, mixing_matrix
 from data_gen.registry import register_family
+from mist.numerics.student_t import t_correction
 
 __all__ = ["StudentT", "StudentTJoint", "t_correction"]
 
 _MAX_DOF = 1e8
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
-
-
-def _f(h):
-    return special.gammaln(h) - h * special.digamma(h)
-
-
-def t_correction(nu: float, dx: int, dy: int) -> float:
-    """c(nu, dx, dy) in nats: the MI a Student-t adds to the Gaussian term of its scale matrix.
-
-    Direct formula for nu <= 200; above, the four-term difference cancels badly, so it is
-    computed as the double integral of F''(h) = -psi1(h) - h psi2(h) over
-    [0, dx/2] x [0, dy/2] shifted by nu/2 (16 x 16 Gauss-Legendre nodes).
-    """
-    a, p, q = 0.5 * float(nu), 0.5 * dx, 0.5 * dy
-    if nu <= 200:
-        return float(_f(a) + _f(a + p + q) - _f(a + p) - _f(a + q))
-    s = 0.5 * p * (_GL_NODES + 1)
-    t = 0.5 * q * (_GL_NODES + 1)
-    h = a + s[:, None] + t[None, :]
-    f2 = -special.polygamma(1, h) - h * special.polygamma(2, h)
-    return float(0.25 * p * q * (_GL_WEIGHTS[:, None] * _GL_WEIGHTS[None, :] * f2).sum())
 
 
 def _solve_dof(c_target: float, dx: int, dy: int, lo: float) -> float:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+from collections.abc import Callable
 
 from .elliptical import EllipticalCopula
 from .gaussian import Gaussian

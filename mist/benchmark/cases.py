@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from data_gen import FAMILIES, DatasetSampler, GeneratorConfig, SampleSet, make_sampler
@@ -65,7 +65,7 @@ def data_seed(master: int, key: str) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_generator(generator: str) -> dict[str, Any]:
     """A generator config file as a plain dict; one with a Hydra defaults list is composed.
     A mixture (the key 'mixture', e.g. train_users) is checked by building its sampler."""

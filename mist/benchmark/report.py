@@ -222,6 +222,10 @@ def _axis_table(metrics, grouping: str, label: str, names: Sequence[str], fmt_gr
     return _table([label, *names], body)
 
 
+def _provenance(suite) -> str:
+    return "held out" if suite.heldout else "in distribution"
+
+
 def _suite_notes(meta: dict[str, Any], cfg: BenchmarkConfig) -> list[str]:
     """Whether each suite's families and transforms were in the mist checkpoint's training generator."""
     notes = []
@@ -379,7 +383,7 @@ def summary_markdown(rows, cfg: BenchmarkConfig, meta: dict[str, Any], metrics, 
             parts.append(plot_note)
     notes = _suite_notes(meta, cfg)
     parts += ["", "## How this was measured", "",
-              f"- Cases: suites {', '.join(f'`{s.name}` ({s.generator}, ' + ('held out' if s.heldout else 'in distribution') + ')' for s in cfg.suites)}; "
+              f"- Cases: suites {', '.join(f'`{s.name}` ({s.generator}, ' + _provenance(s) + ')' for s in cfg.suites)}; "
               f"n in {list(cfg.grid.n)}; (dx, dy) in {[list(d) for d in cfg.grid.dims]}; target MI in "
               f"{list(cfg.grid.mi)} nats, each case's exact MI drawn uniformly within ±{cfg.grid.mi_halfwidth:g} nats of "
               f"its target (0 from [0, {cfg.grid.zero_mi_high:g}]); {cfg.seeds} seed(s) per cell; master seed {cfg.seed}.",

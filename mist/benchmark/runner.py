@@ -160,9 +160,9 @@ def load_column(spec: EstimatorSpec) -> Column:
         mist.CheckpointError (a ValueError): the mist checkpoint is missing or corrupt.
     """
     if spec.kind == MIST:
-        import mist
+        from mist.inference import MIEstimator
 
-        est = mist.MIEstimator.from_pretrained(spec.checkpoint, device=spec.device, **spec.options)
+        est = MIEstimator.from_pretrained(spec.checkpoint, device=spec.device, **spec.options)
         card = getattr(est, "card", {}) or {}
         info = {"checkpoint": spec.checkpoint or "default (shipped)", "weights_sha256": card.get("weights_sha256"),
                 "trained_ranges": card.get("trained_ranges"), "mist_version": card.get("mist_version"),
@@ -357,9 +357,9 @@ def _versions() -> dict[str, Any]:
 
     import torch
 
-    import mist
+    from mist.version import __version__
 
-    out = {"mist": mist.__version__, "numpy": np.__version__, "torch": torch.__version__,
+    out = {"mist": __version__, "numpy": np.__version__, "torch": torch.__version__,
            "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
         import subprocess

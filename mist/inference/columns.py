@@ -110,7 +110,8 @@ def _side(side: str, m: np.ndarray, stats: ColumnStats, labels: tuple[str, ...])
             keep[out] = False
             notes.append(
                 f"{side} has linear rank {independent.size} over its {live.size} non-constant columns: "
-                f"{listed([labels[j] for j in out])} {'are exact linear combinations' if len(out) > 1 else 'is an exact linear combination'} "
+                f"{listed([labels[j] for j in out])} "
+                f"{'are exact linear combinations' if len(out) > 1 else 'is an exact linear combination'} "
                 f"of the others and add{'' if len(out) > 1 else 's'} no information, so "
                 f"{'they were' if len(out) > 1 else 'it was'} left out"
             )

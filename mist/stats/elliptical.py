@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import digamma, gammaln, ndtr, stdtrit
 
-from data_gen.families.student_t import t_correction
+from mist.numerics.student_t import t_correction
 from mist.stats.scores import normal_scores, subset_rows
 
 __all__ = [
