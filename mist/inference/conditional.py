@@ -3,18 +3,19 @@
     I(X;Y|Z) = I(X; (Y, Z)) - I(X; Z) = I(Y; (X, Z)) - I(Y; Z).
 
 The estimate is the chain rule over one copula fitted to (X, Y, Z) (`mist.stats.conditional`):
-both terms come from one correlation matrix and one nu, so their errors cancel. The network
-reads the four MI terms of both decompositions; its per-term chain rule is noisier than the core
-(on the conditional suite its median read 0.21 nats MAE where the core read 0.18), but its
-intervals say how uncertain each term is. Each quantile's distance from its term's median is
-combined in quadrature over the two terms of a decomposition (their errors are neither
-independent nor identical), averaged over the decompositions, scaled by `SPREAD_SCALE` (fitted
-for 90% coverage on calibration cases) and set around the core's estimate, clipped at 0: where
-X and Y are conditionally independent the lower end is 0, which makes the interval a
-conditional-independence test. Where the network's chain rule and the core disagree by more
-than the interval's half-width, the dependence is likely outside the elliptical copulas (the
-core is blind there) or a term is misread: the interval is widened to take in both readings,
-and a warning says so.
+both terms come from one correlation matrix and one nu, so their errors cancel. Where X or Y
+depends on Z nonlinearly, it moves to the MI of X's and Y's additive-noise residuals given Z.
+
+The interval comes from the network, which reads the two MI terms of one decomposition (the one
+whose lead side, X or Y, has fewer columns: the cheaper pair of terms). Its chain rule is noisier
+than the core, but its intervals say how uncertain each term is: each quantile's distance from
+its term's median is combined in quadrature over the two terms (their errors are neither
+independent nor identical), scaled by `SPREAD_SCALE` (fitted for 90% coverage on calibration
+cases) and set around the core's estimate, clipped at 0. Where X and Y are conditionally
+independent the lower end is 0, which makes the interval a conditional-independence test. Where
+the network's chain rule and the core disagree by more than the interval's half-width, the
+dependence is likely outside what the core describes or a term is misread: the interval is
+widened to take in both readings, and a warning says so.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["SPREAD_SCALE", "as_triple", "estimate_conditional"]
 
 # factor on the two terms' combined spread: the 0.9 quantile of |error| / spread on the calibration
-# cases (`python scripts/benchmark_conditional.py --calibrate`: seed 1, n 500 and 2,000, 96 cases)
+# cases with CMI > 0 (`python scripts/benchmark_conditional.py --calibrate`: seed 1, n 500 and 2,000, 64 cases)
 SPREAD_SCALE = 0.36
 
 
@@ -112,20 +113,19 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
         over the classical core), `terms` (each term's median) and `method`.
     """
     pair, zm, z_labels = as_triple(x, y, z)
-    # each column is ranked once; the four terms and the core reuse the ranks
+    # each column is ranked once; the network's terms and the core reuse the ranks
     sx, sy, sz = (pair.x, pair.x_stats, pair.x_labels), (pair.y, pair.y_stats, pair.y_labels), (zm, ColumnStats.of(zm), z_labels)
-    results = estimator.estimate_pairs(
-        [_joined([sx], [sy, sz]), _joined([sx], [sz]), _joined([sy], [sx, sz]), _joined([sy], [sz])], units=units, issue=False
-    )
-    terms = [(results[0], results[1]), (results[2], results[3])]
+    lead, other, names = (sx, sy, ("I(X; Y,Z)", "I(X; Z)")) if pair.dx <= pair.dy else (sy, sx, ("I(Y; X,Z)", "I(Y; Z)"))
+    results = estimator.estimate_pairs([_joined([lead], [other, sz]), _joined([lead], [sz])], units=units, issue=False)
+    terms = [(results[0], results[1])]
     scale = UNITS[units]
     ranks = np.hstack([sx[1].ranks, sy[1].ranks, sz[1].ranks])
-    core = conditional_core(normal_scores(np.hstack([pair.x, pair.y, zm]), ranks=ranks), pair.dx, pair.dy)
+    core = conditional_core(normal_scores(np.hstack([pair.x, pair.y, zm]), ranks=ranks), pair.dx, pair.dy,
+                            raw=(pair.x, pair.y))
     point = core.cmi / scale
     offsets = _offsets(terms, estimator.levels)
     q = {lvl: max(point + SPREAD_SCALE * off, 0.0) for lvl, off in offsets.items()}
-    decompositions = [a.mi - b.mi for a, b in terms]
-    chain = max(float(np.mean(decompositions)), 0.0)  # a negative difference reads as 0
+    chain = max(results[0].mi - results[1].mi, 0.0)  # a negative difference reads as 0
     warnings = []
     if chain - point > q[max(q)] - point or point - chain > point - q[min(q)]:
         # the network reads the two MI terms' difference elsewhere: structure the core cannot see, or
@@ -136,17 +136,22 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
             f"{chain:.3g}: they disagree by more than the interval's half-width, so the dependence is likely "
             "not elliptical (the core is blind to it) or one of the network's terms is misread; the interval covers both"
         )
-    for r, what in zip(results, ("I(X; Y,Z)", "I(X; Z)", "I(Y; X,Z)", "I(Y; Z)")):
+    for r, what in zip(results, names):
         warnings += [f"{what}: {w}" for w in r.warnings if f"{what}: {w}" not in warnings]
     return EstimateResult(
         mi=point, lower=q[min(q)], upper=q[max(q)], quantiles=q, units=units, n=pair.n, dx=pair.dx, dy=pair.dy,
         diagnostics={
-            "method": "elliptical core of I(X;Y|Z) (one copula); interval from the network's terms",
+            "method": ("elliptical core of I(X;Y|Z) (one copula)" if core.weight == 0 else
+                       "elliptical core of I(X;Y|Z), moved to the additive-noise residuals given Z (nonlinear in Z)")
+                      + "; interval from the network's terms",
             "core_mi": point,
+            "copula_cmi": core.copula_cmi / scale,
+            "residual_cmi": None if core.residual_cmi is None else core.residual_cmi / scale,
+            "nonlinear_gain": core.gain,
+            "residual_weight": core.weight,
             "core_nu": None if math.isinf(core.nu) else core.nu,
             "network_chain": chain,
-            "terms": {"I(X;YZ)": results[0].mi, "I(X;Z)": results[1].mi, "I(Y;XZ)": results[2].mi, "I(Y;Z)": results[3].mi},
-            "decompositions": decompositions,
+            "terms": {name.replace(" ", "").replace(",", ""): r.mi for name, r in zip(names, results)},
             "spread": {"lower": -offsets[min(offsets)], "upper": offsets[max(offsets)]},  # before SPREAD_SCALE
         },
         warnings=warnings, dz=int(zm.shape[1]),
