@@ -15,8 +15,8 @@ from mist.version import __version__
 _EXPORTS = {
     "estimate": "mist.inference",
     "MIEstimator": "mist.inference",
-    "EstimateResult": "mist.inference",
-    "ConsistencyCheck": "mist.inference",
+    "EstimateResult": "mist.result",
+    "ConsistencyCheck": "mist.result",
     "MISTWarning": "mist.inference",
     "CheckpointError": "mist.release",
     "adapt": "mist.adaptation",
@@ -43,9 +43,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from mist.adaptation import Adaptation, adapt
-    from mist.inference import ConsistencyCheck, EstimateResult, MIEstimator, MISTWarning, estimate
+    from mist.inference import MIEstimator, MISTWarning, estimate
     from mist.matrix import MIMatrix, mi_matrix, plot_mi_matrix
     from mist.release import CheckpointError
+    from mist.result import ConsistencyCheck, EstimateResult
 
 
 def __getattr__(name: str) -> Any:

@@ -26,7 +26,7 @@ from mist.baselines import (
     ksg,
     make_estimator,
 )
-from mist.baselines.ksg import _ksg_counts, _ksg_counts_brute, _ksg_counts_pairwise, _ksg_from_counts
+from mist.numerics.ksg import _ksg_counts, _ksg_counts_brute, _ksg_counts_pairwise, _ksg_from_counts
 from mist.baselines.neural import ConcatCritic, SeparableCritic, dv_bound, infonce_bound, nwj_bound
 
 

@@ -21,7 +21,7 @@ from mist.inference import consistency as consistency_mod
 from mist.inference import estimator as estimator_mod
 from mist.inference.consistency import judge
 from mist.inference.estimator import resolve_device
-from mist.inference.result import SubsetEstimate
+from mist.result import SubsetEstimate
 from mist.model import MISTNetwork, NetworkConfig
 from mist.release import save_release
 

@@ -4,14 +4,20 @@
   neither torch nor the model: generating a meta-dataset needs neither.
 - The estimator's classical core (`mist.stats`) does not import the training-data generator.
 - `import mist` is cheap; its public names load on first use and are the ones `__all__` lists.
+- No two subpackages of `mist` import each other, at module level or inside functions.
 """
 
+import ast
+import collections
+import pathlib
 import subprocess
 import sys
 
 import pytest
 
 import mist
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -35,3 +41,31 @@ def test_the_public_names_are_the_listed_ones_and_all_resolve():
         assert getattr(mist, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         mist.nonsense  # noqa: B018
+
+
+def _subpackage_imports() -> dict[str, set[str]]:
+    """{subpackage (or module) of mist: the other ones it imports anywhere in its code}."""
+    edges = collections.defaultdict(set)
+    for path in (ROOT / "mist").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if len(parts) < 3 and parts[-1] == "__init__":
+            continue  # the package root re-exports; it is not a layer
+        here = parts[1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                target = name.split(".")
+                if target[0] == "mist" and len(target) > 1 and target[1] != here:
+                    edges[here].add(target[1])
+    return edges
+
+
+def test_no_two_subpackages_import_each_other():
+    edges = _subpackage_imports()
+    both = sorted((a, b) for a in edges for b in edges[a] if a < b and a in edges.get(b, ()))
+    assert not both, f"import cycles between subpackages: {both}"

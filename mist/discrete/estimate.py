@@ -29,8 +29,8 @@ import numpy as np
 from mist.discrete.gaussian import discriminant_terms
 from mist.discrete.knn import mixed_ksg_terms
 from mist.discrete.labels import Labels
-from mist.inference.result import EstimateResult
-from mist.inference.units import UNITS
+from mist.result import EstimateResult
+from mist.result import UNITS
 from mist.stats.scores import normal_scores
 
 __all__ = ["MAX_DIMS", "METHOD", "NEIGHBOURS", "OFFSETS", "estimate_discrete", "estimate_labels", "label_components", "prepare"]

@@ -29,7 +29,7 @@ import numpy as np
 from mist.discrete.estimate import estimate_labels
 from mist.discrete.labels import MIN_PER_CLASS, Labels
 from mist.discrete.tables import table_mi
-from mist.inference.result import EstimateResult
+from mist.result import EstimateResult
 from mist.inputs import TIE_SHARE, ColumnStats, Pair
 
 __all__ = ["MAX_LEVELS", "MIN_PER_LEVEL", "TIE_SEED", "break_ties", "estimate_discrete_sides", "heavily_tied", "max_levels",

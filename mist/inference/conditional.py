@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mist.inference.result import EstimateResult
-from mist.inference.units import UNITS
+from mist.result import EstimateResult
+from mist.result import UNITS
 from mist.inputs import ColumnStats, Pair, as_matrix, as_pair, same_index
 from mist.stats import normal_scores
 from mist.stats.conditional import conditional_core

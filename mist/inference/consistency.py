@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mist.inference.result import ConsistencyCheck, SubsetEstimate
+from mist.result import ConsistencyCheck, SubsetEstimate
 
 __all__ = ["PARTS", "split", "judge", "not_run"]
 

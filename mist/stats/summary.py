@@ -40,13 +40,13 @@ References:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
 from scipy.stats import f as f_dist
 
+from mist.numerics.ksg import ksg_mi
 from mist.stats.elliptical import (
     PROFILE_ROWS, EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, correlation,
     eigen_floor, fit_elliptical, gaussian_term, t_scores,
@@ -299,14 +299,10 @@ def _ksg_features(z: np.ndarray, dx: int, core: float) -> list[float]:
     n, d = z.shape
     if d > KSG_MAX_DIM or n <= KSG_K + 1:
         return [0.0, 0.0, 0.0]
-    from mist.baselines.ksg import KSG
-
     rows = z[subset_rows(z, KSG_ROWS)]
-    with warnings.catch_warnings():  # ties: the estimator's own column warnings tell the user
-        warnings.simplefilter("ignore")
-        algorithm = "kdtree" if d <= 6 else "pairwise"  # the same result; pairwise is faster above 6 dims at 512 rows
-        ksg = KSG(k=KSG_K, standardize=False, algorithm=algorithm).estimate(rows[:, :dx], rows[:, dx:])
-        ksg = math.log1p(max(0.0, ksg))
+    algorithm = "kdtree" if d <= 6 else "pairwise"  # the same result; pairwise is faster above 6 dims at 512 rows
+    ksg, _ = ksg_mi(rows[:, :dx], rows[:, dx:], KSG_K, standardize=False, algorithm=algorithm)  # ties: the column warnings say
+    ksg = math.log1p(max(0.0, ksg))
     return [ksg, ksg - math.log1p(core), 1.0]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EstimateResult", "SubsetEstimate", "ConsistencyCheck"]
+__all__ = ["EstimateResult", "SubsetEstimate", "ConsistencyCheck", "UNITS"]
+
+UNITS = {"nats": 1.0, "bits": math.log(2.0)}  # nats per unit: the units a result can be in
 
 
 def _fmt(v: float) -> str:
