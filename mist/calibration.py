@@ -23,7 +23,7 @@ dx + dy as well as per n bin (Mondrian conformal prediction: coverage holds with
 not only on average). The default groups split at KSG_MAX_DIM + 1 (mist.stats.summary), where
 the network's evidence changes in kind: at most 10 joint dimensions it sees a nonparametric MI
 of the copula scores, above that only the elliptical checks. Its intervals miss differently on
-the two sides (broad prior, n = 4,096-8,192, the session-11 release before calibration: 0.87
+the two sides (broad prior, n = 4,096-8,192, the shipped weights before calibration: 0.87
 covered at most 10 dimensions, 0.82 above), so one offset per n bin, fitted to both at once,
 widened the first group more than it needed and the second less.
 
