@@ -31,6 +31,13 @@ _SELECTION_HELP = (
 )
 
 
+# subcommands that are whole workflows with their own command lines: (module with main(argv, prog), help)
+_WORKFLOWS = {
+    "benchmark": ("mist.benchmark.command", "run the benchmark suites and check a release's goals (mist benchmark --help)"),
+    "calibrate": ("mist.calibrate", "fit a release's split-conformal interval offsets into its card (mist calibrate --help)"),
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line, without the usage block."""
 
@@ -72,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    for name, (_, text) in _WORKFLOWS.items():
+        sub.add_parser(name, help=text, add_help=False)  # parsed by the workflow itself (see main)
     i = sub.add_parser("info", help="print the checkpoint card: trained ranges, calibration, version")
     i.add_argument("--checkpoint", metavar="PATH", help="a release checkpoint; default: the shipped model")
     i.add_argument("--json", action="store_true", help="print the whole card as JSON")
@@ -203,6 +212,11 @@ def _calibration_line(cal: dict[str, Any] | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 bad command line)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _WORKFLOWS:
+        import importlib
+
+        return importlib.import_module(_WORKFLOWS[argv[0]][0]).main(argv[1:], prog=f"mist {argv[0]}")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

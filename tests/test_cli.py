@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from mist.cli import main
+from mist.cli import build_parser, main
 from mist.examples import GAUSSIAN
 from mist.inference import estimator as estimator_mod
 from mist.model import MISTNetwork, NetworkConfig
@@ -301,3 +301,12 @@ def test_a_column_range_past_the_file_and_a_wrong_format_name_the_fix(tmp_path, 
     assert main(["estimate", str(table), "--x", "0", "--y", "1", "--format", "npz"]) != 0
     err = capsys.readouterr().err
     assert "not an .npz archive" in err and "pickle" not in err
+
+
+@pytest.mark.parametrize("workflow", ["benchmark", "calibrate"])
+def test_the_workflows_are_subcommands_with_their_own_help(workflow, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([workflow, "--help"])
+    assert stop.value.code == 0
+    assert f"usage: mist {workflow}" in capsys.readouterr().out
+    assert workflow in build_parser().format_help()

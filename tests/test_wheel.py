@@ -15,15 +15,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def build(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel built from the checkout, and everything the build printed."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(ROOT)],
         check=True,
         capture_output=True,
+        text=True,
     )
     (path,) = out.glob("*.whl")
-    return path
+    return path, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(build) -> Path:
+    return build[0]
+
+
+def test_the_build_warns_about_no_package_data(build):
+    assert "would be ignored" not in build[1] and "Package would be" not in build[1]
 
 
 def test_wheel_contains_configs_checkpoint_and_example(wheel):
@@ -33,6 +44,8 @@ def test_wheel_contains_configs_checkpoint_and_example(wheel):
         "mist/configs/generate.yaml",
         "mist/configs/generator/default.yaml",
         "mist/configs/model/small.yaml",
+        "mist/configs/benchmark/quick.yaml",
+        "mist/configs/experiment/structures_cpu.yaml",
         "mist/checkpoints/mist-default.safetensors",
         "mist/checkpoints/mist-default.json",
         "mist/examples/gaussian.csv",
@@ -57,3 +70,15 @@ def test_installed_wheel_estimates_from_outside_the_repository(wheel, tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["n"] == 2000 and result["lower"] <= result["mi"] <= result["upper"]
+
+
+@pytest.mark.parametrize("workflow", ["benchmark", "calibrate"])
+def test_installed_wheel_runs_the_workflow_subcommands(wheel, tmp_path, workflow):
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    code = f"import sys, mist.cli; sys.exit(mist.cli.main([{workflow!r}, '--help']))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"usage: mist {workflow}" in out.stdout

@@ -14,7 +14,7 @@ interval's lower end reaches 0 exactly when I_G is within the shuffled distribut
 quantile, i.e. when a permutation test at that level would not reject independence. Away from
 independence the delta-method standard error of the plug-in (the spread of
 log p(x,y) / p(x)p(y) over the rows) adds in quadrature. The ceiling is the smaller side's
-entropy (Grassberger's, never above log K). On the discrete suite of `scripts/benchmark.py`
+entropy (Grassberger's, never above log K). On the discrete suite of `mist benchmark`
 this reads rounded-normal tables 2x closer than the shuffle-corrected plug-in (0.039 against
 0.074 nats MAE) and independence as well (0.004).
 """

@@ -107,7 +107,7 @@ def _checked_calibration(card: dict[str, Any], levels: Sequence[float]) -> dict[
         raise CheckpointError(
             "the card's `calibration` does not fit this checkpoint (it needs `edges` of n bins and one offset per "
             f"quantile level {list(levels)} per bin, per group of `dim_edges` when it has them); "
-            "recalibrate with scripts/calibrate_checkpoint.py"
+            "recalibrate with `mist calibrate`"
         )
     return cal
 
