@@ -135,6 +135,7 @@ def test_calibrated_quantiles_stay_ordered(scaled):
     assert torch.all(out[:, 1:] >= out[:, :-1])
 
 
+@pytest.mark.slow
 def test_calibrate_checkpoint_keeps_offsets_only_where_they_help_and_records_why(tmp_path):
     """The script fits offsets per n bin on fresh sets, keeps a bin's offsets only if they bring
     its check coverage closer to 0.90, and writes the choice and both coverages into the card;

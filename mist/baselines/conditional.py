@@ -19,7 +19,7 @@ from mist.stats.scores import normal_scores
 
 from ._inputs import _as_matrix
 from .gaussian import _sines
-from .ksg import _count_closer_1d, _strict_radius
+from mist.numerics.ksg import _count_closer_1d, _strict_radius
 
 __all__ = ["ConditionalKSG", "GaussianCMI", "CONDITIONAL_ESTIMATORS", "as_triple"]
 
