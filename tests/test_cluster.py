@@ -72,6 +72,7 @@ def test_generation_as_two_local_jobs_matches_the_direct_command(tmp_path):
         assert (tmp_path / "jobs" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_killed_job_relaunched_with_the_same_command_resumes(tmp_path):
     """What SLURM's requeue does: the job dies mid-run and the same command runs again."""
     import signal

@@ -226,6 +226,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the run's processes")
+@pytest.mark.slow
 def test_sigkill_of_the_parent_leaves_no_worker_and_a_rerun_matches(tmp_path):
     import signal
     import subprocess

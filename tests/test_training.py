@@ -175,6 +175,7 @@ def test_fixed_batch_is_overfit_by_a_few_steps():
     assert losses[-1] < 0.25 * losses[0]
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes(tmp_path):
     result = train(_cfg(tmp_path, "trainer=ddp_cpu", "trainer.max_steps=2", "export=false"))
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
