@@ -2,7 +2,8 @@
 
 - `mist.numerics` (closed forms shared by the estimator and the generator) and `data_gen` load
   neither torch nor the model: generating a meta-dataset needs neither.
-- The estimator's classical core (`mist.stats`) does not import the training-data generator.
+- The estimator's classical core (`mist.stats`) imports neither the training-data generator nor
+  the baselines.
 - `import mist` is cheap; its public names load on first use and are the ones `__all__` lists.
 - No two subpackages of `mist` import each other, at module level or inside functions.
 """
@@ -31,8 +32,11 @@ def test_the_generator_and_the_numerics_load_without_torch(statement):
     assert "torch" not in _loaded_after(statement)
 
 
-def test_the_classical_core_does_not_import_the_generator():
-    assert "data_gen" not in _loaded_after("import mist.stats, mist.stats.conditional")
+def test_the_classical_core_imports_neither_the_generator_nor_the_baselines():
+    code = ("import sys, mist.stats, mist.stats.conditional, mist.stats.residuals; "
+            "print(' '.join(m for m in sys.modules if m.startswith(('data_gen', 'mist.baselines'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
 
 
 def test_the_public_names_are_the_listed_ones_and_all_resolve():
