@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mist.result import EstimateResult
-from mist.result import UNITS
+from mist.result import UNITS, EstimateResult
 from mist.inputs import ColumnStats, Pair, as_matrix, as_pair, same_index
 from mist.stats import normal_scores
 from mist.stats.conditional import conditional_core
