@@ -67,7 +67,7 @@ def main() -> None:
     from mist.adaptation.push import pushed_sets
     from mist.baselines import Gaussian, ksg
     from mist.release import load_release
-    from data_gen import DatasetSampler
+    from data_gen import make_sampler
 
     steps = a.steps or (120 if a.quick else 600)
     per_n = a.sets or (16 if a.quick else 48)
@@ -93,7 +93,7 @@ def main() -> None:
     generator = card["training"]["generator"]
     lo, hi = card["trained_ranges"]["n"]
     ns = sorted({min(max(n, lo), hi) for n in ns})
-    sampler = DatasetSampler(generator)
+    sampler = make_sampler(generator)  # the base prior may be a mixture of generators
 
     def plain(n, seed):
         rng = np.random.default_rng(seed)

@@ -31,7 +31,7 @@ __all__ = ["ConditionalCore", "conditional_core", "NONLINEAR_GAIN"]
 
 # smooth_gain at which the estimate starts to move to the residuals, and where it has moved fully
 NONLINEAR_GAIN = (0.1, 0.2)
-GAIN_ROWS = 2000  # rows the nonlinearity verdict reads (a subset fixed by the data: `subset_rows`)
+GAIN_ROWS = 1000  # rows the nonlinearity verdict reads (a subset fixed by the data: `subset_rows`)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class Neighbours:
 
     def __init__(self, sz: np.ndarray, k: int):
         self.k = int(k)
-        _, idx = cKDTree(sz).query(sz, k=self.k + 1, workers=-1)
+        _, idx = cKDTree(sz).query(sz, k=self.k + 1)  # one thread: starting more costs more than they save here
         self.idx = idx[:, 1:]
 
     def smooth(self, t: np.ndarray) -> np.ndarray:
