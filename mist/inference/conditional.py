@@ -115,12 +115,16 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
     # each column is ranked once; the network's terms and the core reuse the ranks
     sx, sy, sz = (pair.x, pair.x_stats, pair.x_labels), (pair.y, pair.y_stats, pair.y_labels), (zm, ColumnStats.of(zm), z_labels)
     lead, other, names = (sx, sy, ("I(X; Y,Z)", "I(X; Z)")) if pair.dx <= pair.dy else (sy, sx, ("I(Y; X,Z)", "I(Y; Z)"))
-    results = estimator.estimate_pairs([_joined([lead], [other, sz]), _joined([lead], [sz])], units=units, issue=False)
+    read: list = []
+    results = estimator.estimate_pairs([_joined([lead], [other, sz]), _joined([lead], [sz])], units=units, issue=False,
+                                       summaries=read)
     terms = [(results[0], results[1])]
     scale = UNITS[units]
-    ranks = np.hstack([sx[1].ranks, sy[1].ranks, sz[1].ranks])
-    core = conditional_core(normal_scores(np.hstack([pair.x, pair.y, zm]), ranks=ranks), pair.dx, pair.dy,
-                            raw=(pair.x, pair.y))
+    # the core reads the lead side against (the other side, Z): I(X;Y|Z) is symmetric in X and Y, and
+    # the first term's fit is then the core's joint fit, on the same scores, when the network read them unchanged
+    scores = normal_scores(np.hstack([lead[0], other[0], zm]), ranks=np.hstack([lead[1].ranks, other[1].ranks, sz[1].ranks]))
+    known = read[0].fit if read[0] is not None and np.array_equal(read[0].scores, scores) else None
+    core = conditional_core(scores, lead[0].shape[1], other[0].shape[1], raw=(lead[0], other[0]), fit=known)
     point = core.cmi / scale
     offsets = _offsets(terms, estimator.levels)
     q = {lvl: max(point + SPREAD_SCALE * off, 0.0) for lvl, off in offsets.items()}

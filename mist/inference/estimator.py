@@ -395,11 +395,15 @@ class MIEstimator:
         )
 
     def estimate_pairs(
-        self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False, issue: bool = True
+        self, pairs: Sequence[Pair], *, units: str = "nats", check: bool = False, issue: bool = True,
+        summaries: list | None = None,
     ) -> list[EstimateResult]:
         """`estimate_batch` for samples already validated by `mist.inputs.as_pair` (which names their columns).
 
         `issue=False` leaves the results' warnings unissued (for callers that combine results).
+        `summaries`, a list, receives per pair the classical statistics (`SetSummary`) of the one
+        set the network read for it, or None (a constant or discrete pair, a reduced one), so a
+        caller can reuse the core's fit instead of repeating it.
 
         Before the network: columns that add nothing are left out (`mist.inference.columns`),
         pairs with a discrete side go to a discrete estimator, and heavy ties in the rest are
@@ -420,9 +424,13 @@ class MIEstimator:
                 continue
             live.append((i, red.pair, break_ties(red.pair)[0]))
         jobs, plans, reduced = self._plan([seen for _, _, seen in live], check)
-        q, summaries = self._forward(jobs)
+        q, read = self._forward(jobs)
         for (i, p, seen), plan, r in zip(live, plans, reduced):
-            results[i] = self._result(seen, plan, r, q, summaries, jobs, units, check, shown=p)
+            results[i] = self._result(seen, plan, r, q, read, jobs, units, check, shown=p)
+        if summaries is not None:
+            full = {i: plan["full"] for (i, _, _), plan in zip(live, plans)}
+            summaries.extend(read[full[i][0]] if len(full.get(i, ())) == 1 and not jobs[full[i][0]].reduced else None
+                             for i in range(len(pairs)))
         for i, (red, result) in enumerate(zip(reductions, results)):
             if red.all_constant:
                 continue

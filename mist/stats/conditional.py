@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mist.numerics.student_t import t_correction
-from mist.stats.elliptical import RANK_NOISE, RANK_NOISE_T, fit_elliptical, gaussian_term
+from mist.stats.elliptical import RANK_NOISE, RANK_NOISE_T, EllipticalFit, fit_elliptical, gaussian_term
 from mist.stats.residuals import additive_residuals, neighbours, smooth_gain
 from mist.stats.scores import normal_scores, subset_rows
 
@@ -61,15 +61,18 @@ class ConditionalCore:
     weight: float = 0.0
 
 
-def conditional_core(z: np.ndarray, dx: int, dy: int, raw: tuple[np.ndarray, np.ndarray] | None = None) -> ConditionalCore:
+def conditional_core(z: np.ndarray, dx: int, dy: int, raw: tuple[np.ndarray, np.ndarray] | None = None,
+                     fit: EllipticalFit | None = None) -> ConditionalCore:
     """The core's I(X;Y|Z) from normal scores z (n, dx + dy + dz), columns ordered X, Y, Z.
 
     `raw`: X and Y in their own units. With them, a nonlinear dependence on Z moves the estimate
     to the additive-noise residuals (see the module docstring); without them, the copula alone.
+    `fit`: `fit_elliptical(z, dx)` when it was already computed on these scores.
     """
     n = z.shape[0]
     dz = z.shape[1] - dx - dy
-    fit = fit_elliptical(z, dx)  # X against (Y, Z): R and nu of the whole copula
+    if fit is None:
+        fit = fit_elliptical(z, dx)  # X against (Y, Z): R and nu of the whole copula
     keep = np.r_[np.arange(dx), np.arange(dx + dy, dx + dy + dz)]
     share = 1.0 if math.isinf(fit.nu) else RANK_NOISE_T / RANK_NOISE
     _, marginal, _ = gaussian_term(fit.corr[np.ix_(keep, keep)], dx, n, share)
