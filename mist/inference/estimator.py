@@ -32,9 +32,8 @@ from mist.inference.forward import predict_log1p
 from mist.inference.ranges import TrainedRanges
 from mist.inference.columns import informative_columns, listed
 from mist.inference.conditional import estimate_conditional
-from mist.result import ConsistencyCheck, EstimateResult, SubsetEstimate
 from mist.inference.trust import manifold_check
-from mist.result import UNITS
+from mist.result import UNITS, ConsistencyCheck, EstimateResult, SubsetEstimate
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.model import MISTNetwork
 from mist.release import CheckpointError, load_release, release_paths
