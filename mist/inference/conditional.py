@@ -120,11 +120,11 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
                                        summaries=read)
     terms = [(results[0], results[1])]
     scale = UNITS[units]
-    # the core reads the lead side against (the other side, Z): I(X;Y|Z) is symmetric in X and Y, and
-    # the first term's fit is then the core's joint fit, on the same scores, when the network read them unchanged
-    scores = normal_scores(np.hstack([lead[0], other[0], zm]), ranks=np.hstack([lead[1].ranks, other[1].ranks, sz[1].ranks]))
-    known = read[0].fit if read[0] is not None and np.array_equal(read[0].scores, scores) else None
-    core = conditional_core(scores, lead[0].shape[1], other[0].shape[1], raw=(lead[0], other[0]), fit=known)
+    # the core reads X against (Y, Z); where X leads, the first term's fit is the core's joint fit, on the
+    # same scores, when the network read them unchanged
+    scores = normal_scores(np.hstack([pair.x, pair.y, zm]), ranks=np.hstack([sx[1].ranks, sy[1].ranks, sz[1].ranks]))
+    known = read[0].fit if lead is sx and read[0] is not None and np.array_equal(read[0].scores, scores) else None
+    core = conditional_core(scores, pair.dx, pair.dy, raw=(pair.x, pair.y), fit=known)
     point = core.cmi / scale
     offsets = _offsets(terms, estimator.levels)
     q = {lvl: max(point + SPREAD_SCALE * off, 0.0) for lvl, off in offsets.items()}
