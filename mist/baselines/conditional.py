@@ -19,7 +19,7 @@ from mist.stats.scores import normal_scores
 
 from ._inputs import _as_matrix
 from .gaussian import _sines
-from mist.numerics.ksg import _count_closer_1d, _strict_radius
+from mist.numerics.ksg import count_closer
 
 __all__ = ["ConditionalKSG", "GaussianCMI", "CONDITIONAL_ESTIMATORS", "as_triple"]
 
@@ -52,28 +52,13 @@ def as_triple(x, y, z, *, min_n: int = 2, why: str = "") -> tuple[np.ndarray, np
     return tuple(np.ascontiguousarray(m) for m in out)
 
 
-def _count_closer(m: np.ndarray, eps: np.ndarray, r: np.ndarray, workers: int) -> np.ndarray:
-    """Per row, the other rows of m strictly closer than eps in max-norm (r: the strict radii)."""
-    if m.shape[1] == 1:
-        return _count_closer_1d(m[:, 0], eps)
-    c = cKDTree(m).query_ball_point(m, r, p=np.inf, return_length=True, workers=workers)
-    return np.asarray(c, dtype=np.int64) - 1  # the point itself
-
-
 def _cmi_counts(x: np.ndarray, y: np.ndarray, z: np.ndarray, k: int, workers: int = 1):
     """(eps, n_xz, n_yz, n_z, nearest): the joint k-th neighbour max-norm distance of each row, the
     other rows strictly closer than it in (x, z), (y, z) and z, and the nearest-neighbour distance."""
     xyz = np.hstack([x, y, z])
     dist, _ = cKDTree(xyz).query(xyz, k=k + 1, p=np.inf, workers=workers)
     eps = dist[:, k]  # the point itself is among the k + 1 at distance 0
-    r = _strict_radius(eps)
-    zero = eps == 0  # duplicates: no point is strictly closer than 0
-    r[zero] = 0.0
-    counts = []
-    for m in (np.hstack([x, z]), np.hstack([y, z]), z):
-        c = _count_closer(m, eps, r, workers)
-        c[zero] = 0
-        counts.append(c)
+    counts = [count_closer(m, eps, workers) for m in (np.hstack([x, z]), np.hstack([y, z]), z)]
     return eps, counts[0], counts[1], counts[2], dist[:, 1]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-__all__ = ["ksg_mi"]
+__all__ = ["count_closer", "ksg_mi"]
 
 AUTO_KDTREE_MAX_DIM = 10  # "auto" uses KD-trees up to this joint dimension, pairwise distances above
 
@@ -54,19 +54,24 @@ def _ksg_counts(x: np.ndarray, y: np.ndarray, k: int, workers: int = 1, nearest:
     eps = dist[:, k]  # the point itself is among the k + 1 at distance 0
     if nearest is not None:
         nearest.append(dist[:, 1])
-    r = _strict_radius(eps)
-    zero = eps == 0  # duplicates: no point is strictly closer than 0, itself included
-    r[zero] = 0.0
-    counts = []
-    for m in (x, y):
-        if m.shape[1] == 1:
-            c = _count_closer_1d(m[:, 0], eps)
-        else:
-            c = cKDTree(m).query_ball_point(m, r, p=np.inf, return_length=True, workers=workers)
-            c = np.asarray(c, dtype=np.int64) - 1  # the point itself
-        c[zero] = 0
-        counts.append(c)
-    return eps, counts[0], counts[1]
+    return eps, count_closer(x, eps, workers), count_closer(y, eps, workers)
+
+
+def count_closer(m: np.ndarray, eps: np.ndarray, workers: int = 1) -> np.ndarray:
+    """Per row of m (n, d), the other rows strictly closer than eps (n,) in max-norm; 0 where eps
+    is 0 (a duplicate: no point is strictly closer than 0, itself included).
+
+    KSG's marginal counts (and conditional KSG's): binary search in one column, KD-trees above.
+    """
+    zero = eps == 0
+    if m.shape[1] == 1:
+        c = _count_closer_1d(m[:, 0], eps)
+    else:
+        r = _strict_radius(eps)
+        r[zero] = 0.0
+        c = np.asarray(cKDTree(m).query_ball_point(m, r, p=np.inf, return_length=True, workers=workers), dtype=np.int64) - 1
+    c[zero] = 0
+    return c
 
 
 def _count_closer_1d(v: np.ndarray, eps: np.ndarray) -> np.ndarray:
