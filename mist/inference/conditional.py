@@ -82,9 +82,8 @@ def _joined(x: list[Side], y: list[Side]) -> Pair:
     return Pair.with_stats(a, b, la, lb, sa, sb)
 
 
-def _offsets(terms: Sequence[tuple[EstimateResult, EstimateResult]], levels: Sequence[float]) -> dict[float, float]:
-    """Signed distance of each quantile of the difference from its median, from (joint term,
-    conditioning term) pairs of results, averaged over the pairs.
+def _offsets(joint: EstimateResult, marginal: EstimateResult, levels: Sequence[float]) -> dict[float, float]:
+    """Signed distance of each quantile of the difference joint - marginal from its median.
 
     Level k of the difference pairs level k of the joint term with the mirrored level of the
     conditioning term (its 0.95 quantile with the joint term's 0.05), in quadrature.
@@ -93,7 +92,7 @@ def _offsets(terms: Sequence[tuple[EstimateResult, EstimateResult]], levels: Seq
     out = {}
     for k, lvl in enumerate(levels):
         mirror = levels[len(levels) - 1 - k]
-        spread = float(np.mean([math.hypot(a.quantiles[lvl] - a.mi, b.quantiles[mirror] - b.mi) for a, b in terms]))
+        spread = math.hypot(joint.quantiles[lvl] - joint.mi, marginal.quantiles[mirror] - marginal.mi)
         out[lvl] = 0.0 if lvl == 0.5 else math.copysign(spread, lvl - 0.5)
     return out
 
@@ -118,7 +117,6 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
     read: list = []
     results = estimator.estimate_pairs([_joined([lead], [other, sz]), _joined([lead], [sz])], units=units, issue=False,
                                        summaries=read)
-    terms = [(results[0], results[1])]
     scale = UNITS[units]
     # the core reads X against (Y, Z); where X leads, the first term's fit is the core's joint fit, on the
     # same scores, when the network read them unchanged
@@ -126,7 +124,7 @@ def estimate_conditional(estimator: MIEstimator, x, y, z, *, units: str = "nats"
     known = read[0].fit if lead is sx and read[0] is not None and np.array_equal(read[0].scores, scores) else None
     core = conditional_core(scores, pair.dx, pair.dy, raw=(pair.x, pair.y), fit=known)
     point = core.cmi / scale
-    offsets = _offsets(terms, estimator.levels)
+    offsets = _offsets(results[0], results[1], estimator.levels)
     q = {lvl: max(point + SPREAD_SCALE * off, 0.0) for lvl, off in offsets.items()}
     chain = max(results[0].mi - results[1].mi, 0.0)  # a negative difference reads as 0
     warnings = []

@@ -84,13 +84,16 @@ def conditional_core(z: np.ndarray, dx: int, dy: int, raw: tuple[np.ndarray, np.
         return ConditionalCore(copula, joint, marginal, fit.nu, fit.se, copula)
     rows = subset_rows(z, GAIN_ROWS)  # the verdict needs no more rows than this
     part = z[rows]
-    gain = smooth_gain(part[:, :dx], part[:, dx : dx + dy], part[:, dx + dy :], neighbours(part[:, dx + dy :]))
+    near = neighbours(part[:, dx + dy :])
+    gain = smooth_gain(part[:, :dx], part[:, dx : dx + dy], part[:, dx + dy :], near)
     lo, hi = NONLINEAR_GAIN
     weight = float(np.clip((gain - lo) / (hi - lo), 0.0, 1.0))
     if weight == 0.0:
         return ConditionalCore(copula, joint, marginal, fit.nu, fit.se, copula, gain)
     sz = z[:, dx + dy :]
-    rx, ry = additive_residuals(raw[0], raw[1], sz, neighbours(sz))
+    if len(rows) < n:  # the verdict read a subset; the residuals need every row's neighbours
+        near = neighbours(sz)
+    rx, ry = additive_residuals(raw[0], raw[1], sz, near)
     res = fit_elliptical(normal_scores(np.hstack([rx, ry])), dx)
     residual = max(res.gaussian_mi + res.correction, 0.0)
     cmi = (1.0 - weight) * copula + weight * residual
