@@ -24,6 +24,7 @@ _EXPORTS = {
     "mi_matrix": "mist.matrix",
     "plot_mi_matrix": "mist.matrix",
     "MIMatrix": "mist.matrix",
+    "Estimator": "mist.contract",
 }
 
 __all__ = [
@@ -38,11 +39,13 @@ __all__ = [
     "mi_matrix",
     "plot_mi_matrix",
     "MIMatrix",
+    "Estimator",
     "__version__",
 ]
 
 if TYPE_CHECKING:
     from mist.adaptation import Adaptation, adapt
+    from mist.contract import Estimator
     from mist.inference import MIEstimator, MISTWarning, estimate
     from mist.matrix import MIMatrix, mi_matrix, plot_mi_matrix
     from mist.release import CheckpointError

@@ -101,6 +101,11 @@ class EstimateResult:
     reduction: dict[str, Any] | None = None
     dz: int = 0
 
+    def __float__(self) -> float:
+        """The point estimate `mi`, so that `float(estimator.estimate(x, y))` is a number in every
+        estimator of `mist.contract.Estimator`."""
+        return float(self.mi)
+
     @property
     def conditional(self) -> bool:
         """True when this is I(X;Y|Z) (a conditioning set was given)."""

@@ -13,7 +13,7 @@ import pytest
 
 from mist.benchmark import BenchmarkConfig, build_cases, load_config
 from mist.benchmark.report import PLOTS
-from mist.benchmark.runner import row_fields
+from mist.benchmark.records import row_fields
 from mist.model import MISTNetwork, NetworkConfig
 from mist.release import save_release
 
@@ -172,8 +172,8 @@ def test_cases_are_deterministic_and_independent_of_the_grid():
     cfg = load_config("tiny")
     a, _ = build_cases(cfg)
     b, _ = build_cases(BenchmarkConfig.from_dict({**cfg.to_dict(), "grid": {**cfg.to_dict()["grid"], "n": [300]}}))
-    seeds = {c.case_id: c.data_seed for c in a}
-    assert b and all(seeds[c.case_id] == c.data_seed for c in b)
+    seeds = {c.case_id: c.seed for c in a}
+    assert b and all(seeds[c.case_id] == c.seed for c in b)
     assert len(set(seeds.values())) == len(seeds)
 
 
@@ -342,7 +342,7 @@ def test_structure_cases_cover_every_held_out_kind_and_reload_identically():
 
 
 def test_small_n_suite_and_its_mse_by_range(tmp_path):
-    from mist.benchmark.accuracy import Row
+    from mist.contract import Row
     from mist.benchmark.structures import mse_by_range, small_n_cases
 
     cases = small_n_cases(ns=(10, 500), dims=(2,), seeds=1)

@@ -1,6 +1,6 @@
 """The release goals (mist.benchmark.goals): each measured on the rows of one run, against its target."""
 
-from mist.benchmark.accuracy import Row
+from mist.contract import Row
 from mist.benchmark.goals import bmi_goals, gaussian_goals, goals_markdown, grid_goals
 
 

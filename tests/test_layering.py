@@ -4,6 +4,7 @@
   neither torch nor the model: generating a meta-dataset needs neither.
 - The estimator's classical core (`mist.stats`) imports neither the training-data generator nor
   the baselines.
+- `mist.contract` (the estimator protocol, cases and rows) imports nothing from the package.
 - `import mist` is cheap; its public names load on first use and are the ones `__all__` lists.
 - No two subpackages of `mist` import each other, at module level or inside functions.
 """
@@ -30,6 +31,14 @@ def _loaded_after(statement: str) -> set[str]:
 @pytest.mark.parametrize("statement", ["import data_gen", "import mist.numerics", "import mist"])
 def test_the_generator_and_the_numerics_load_without_torch(statement):
     assert "torch" not in _loaded_after(statement)
+
+
+def test_the_contract_imports_nothing_from_the_package():
+    tree = ast.parse((ROOT / "mist" / "contract.py").read_text())
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if m.split(".")[0] in ("mist", "data_gen")]
+    assert "torch" not in _loaded_after("import mist.contract")
 
 
 def test_the_classical_core_imports_neither_the_generator_nor_the_baselines():

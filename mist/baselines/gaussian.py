@@ -8,6 +8,8 @@ import numpy as np
 
 from mist.stats.scores import normal_scores
 
+from mist.contract import PointEstimator
+
 from ._inputs import as_samples
 
 __all__ = ["Gaussian", "canonical_correlations"]
@@ -84,7 +86,7 @@ def canonical_correlations(x, y, ridge: float = 0.0) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Gaussian:
+class Gaussian(PointEstimator):
     """Mutual information of the Gaussian fitted to the samples, in nats.
 
     I = -1/2 sum_i log(1 - rho_i^2) over the canonical correlations rho_i of x and y, which

@@ -9,13 +9,15 @@ import numpy as np
 
 from mist.numerics.ksg import ksg_mi
 
+from mist.contract import PointEstimator
+
 from ._inputs import as_samples
 
 __all__ = ["KSG", "ksg"]
 
 
 @dataclass(frozen=True)
-class KSG:
+class KSG(PointEstimator):
     """KSG estimator 1: mutual information from k-nearest-neighbour distances in max-norm.
 
     For each sample, eps is the max-norm distance to its k-th nearest neighbour in the joint

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mist.contract import PointEstimator
+
 from ._inputs import as_samples
 
 __all__ = ["InfoNCE", "NWJ", "MINE", "SeparableCritic", "ConcatCritic", "infonce_bound", "nwj_bound", "dv_bound"]
@@ -153,7 +155,7 @@ def dv_bound(scores: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class _Variational:
+class _Variational(PointEstimator):
     """Shared budget, critic and training loop of the variational estimators (see subclasses)."""
 
     steps: int = 1000

@@ -1,10 +1,11 @@
-"""The estimator protocol and the registry the benchmark loops over."""
+"""The registry of baselines the benchmark loops over (each an `Estimator`, `mist.contract`)."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Protocol, runtime_checkable
 from collections.abc import Callable
+from functools import partial
+
+from mist.contract import Estimator
 
 from .elliptical import EllipticalCopula
 from .gaussian import Gaussian
@@ -12,14 +13,6 @@ from .ksg import KSG
 from .neural import MINE, NWJ, InfoNCE
 
 __all__ = ["Estimator", "ESTIMATORS", "make_estimator"]
-
-
-@runtime_checkable
-class Estimator(Protocol):
-    """Anything with `estimate(x, y) -> float`: x of shape (n, dx) or (n,), y of shape (n, dy)
-    or (n,), paired row by row; the result is I(X; Y) in nats."""
-
-    def estimate(self, x, y) -> float: ...
 
 
 ESTIMATORS: dict[str, Callable[..., Estimator]] = {
@@ -43,7 +36,8 @@ def make_estimator(name: str, **options) -> Estimator:
         options: Fields of that estimator (for example `k=5` or `steps=2000`).
 
     Returns:
-        The estimator; call `.estimate(x, y)` for I(X; Y) in nats.
+        The estimator; `.estimate(x, y)` gives I(X; Y) in nats, `.estimate_with_info(x, y)` a
+        `mist.contract.PointEstimate`.
 
     Example:
         >>> make_estimator("ksg", k=5)

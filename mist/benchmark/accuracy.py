@@ -1,72 +1,33 @@
 """Accuracy suites outside the generator grid: BMI's 40 tasks, and warped Gaussians around the done-when figures.
 
-Each suite is a list of `AccuracyCase`s (samples with exact MI); `run_suite` runs every column
-on every case into typed `Row`s; `tables` turns rows into Markdown (overall and per family).
+Each suite is a list of `mist.contract.Case`s (samples with exact MI); the harness
+(`mist.benchmark.harness.run_suite`) runs every column on every case into `Row`s; `tables`
+turns rows into Markdown (overall and per family).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mist.benchmark.interface import MIEstimatorProtocol
+from mist.contract import Case, Row
 
-__all__ = ["AccuracyCase", "Row", "run_suite", "tables", "warped_gaussian_cases", "bmi_accuracy_cases"]
-
-
-@dataclasses.dataclass(frozen=True)
-class AccuracyCase:
-    """Samples with an exact MI: `load()` gives x (n, dx), y (n, dy); `mi` is in nats."""
-
-    case_id: str
-    family: str
-    n: int
-    dx: int
-    dy: int
-    mi: float
-    load: Callable[[], tuple[np.ndarray, np.ndarray]]
+__all__ = ["tables", "metrics_by", "warped_gaussian_cases", "bmi_accuracy_cases"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One estimate of one case by one column (nats; interval None when the column has none)."""
-
-    case_id: str
-    family: str
-    n: int
-    dx: int
-    dy: int
-    true_mi: float
-    column: str
-    mi: float
-    lower: float | None
-    upper: float | None
-    seconds: float
-
-    @property
-    def error(self) -> float:
-        return self.mi - self.true_mi
-
-    @property
-    def covered(self) -> bool | None:
-        return None if self.lower is None else self.lower <= self.true_mi <= self.upper
-
-
-def bmi_accuracy_cases(folder: str, n: Sequence[int] | None = None, seeds: Sequence[int] | None = None) -> list[AccuracyCase]:
+def bmi_accuracy_cases(folder: str, n: Sequence[int] | None = None, seeds: Sequence[int] | None = None) -> list[Case]:
     """BMI's exported tasks (`mist.benchmark.bmi`) as accuracy cases; family = the task id."""
     from mist.benchmark.bmi import load_bmi_cases
 
-    return [AccuracyCase(c.case_id, c.task_id, c.n, c.dx, c.dy, c.mi_true, c.load)
+    return [Case(c.case_id, c.task_id, c.n, c.dx, c.dy, c.mi_true, c.load, suite="bmi")
             for c in load_bmi_cases(folder, n=None if n is None else list(n), seeds=None if seeds is None else list(seeds))]
 
 
 def warped_gaussian_cases(ns: Sequence[int] = (300, 1000, 5000), dims: Sequence[tuple[int, int]] = ((1, 1), (3, 3), (10, 10)),
-                          mis: Sequence[float] = (0.0, 0.5, 1.0, 2.0), seeds: int = 3) -> list[AccuracyCase]:
+                          mis: Sequence[float] = (0.0, 0.5, 1.0, 2.0), seeds: int = 3) -> list[Case]:
     """Jointly Gaussian pairs with elementwise monotone warps (the copula is Gaussian): exact MI.
 
     MI is spread evenly over min(dx, dy) correlated coordinate pairs; X goes through exp and Y
@@ -87,28 +48,12 @@ def warped_gaussian_cases(ns: Sequence[int] = (300, 1000, 5000), dims: Sequence[
                         y[:, :k] = rho * x[:, :k] + math.sqrt(1.0 - rho * rho) * y[:, :k]
                         return np.exp(x), y**3 + y
 
-                    out.append(AccuracyCase(f"gauss/n{n}/{dx}x{dy}/mi{mi:g}/s{s}", f"gaussian-{dx}x{dy}", n, dx, dy, mi, load))
+                    out.append(Case(f"gauss/n{n}/{dx}x{dy}/mi{mi:g}/s{s}", f"gaussian-{dx}x{dy}", n, dx, dy, mi, load, suite="gaussian"))
     return out
 
 
-def run_suite(cases: Sequence[AccuracyCase], columns: Sequence[MIEstimatorProtocol], progress: bool = True) -> list[Row]:
-    """Every column on every case (the samples are loaded once per case)."""
-    from rich.progress import track
-
-    rows = []
-    it: Iterable = track(cases, description="cases") if progress else cases
-    for case in it:
-        x, y = case.load()
-        for col in columns:
-            t = time.perf_counter()
-            e = col.estimate_with_info(x, y)
-            rows.append(Row(case.case_id, case.family, case.n, case.dx, case.dy, case.mi, col.name, float(e.mi),
-                            e.lower, e.upper, time.perf_counter() - t))
-    return rows
-
-
 def _metrics(rows: Sequence[Row]) -> dict[str, float | None]:
-    err = np.array([r.error for r in rows])
+    err = np.array([r.error for r in rows if r.mi is not None])
     cov = [r.covered for r in rows if r.covered is not None]
     widths = [r.upper - r.lower for r in rows if r.lower is not None]
     return {
@@ -117,7 +62,7 @@ def _metrics(rows: Sequence[Row]) -> dict[str, float | None]:
         "cover90": float(np.mean(cov)) if cov else None,
         "width90": float(np.mean(widths)) if widths else None,
         "median_width90": float(np.median(widths)) if widths else None,
-        "seconds": float(np.median([r.seconds for r in rows])),
+        "seconds": float(np.median([r.seconds for r in rows if r.seconds is not None])),
         "cases": len(rows),
     }
 

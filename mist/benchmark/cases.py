@@ -12,40 +12,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from data_gen import FAMILIES, DatasetSampler, GeneratorConfig, SampleSet, make_sampler
 from mist.benchmark.config import BenchmarkConfig, Suite, generator_path
+from mist.contract import Case
 
-__all__ = ["Case", "DroppedCell", "build_cases", "case_generator", "data_seed", "draw_case", "load_generator", "suite_generator"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One dataset of the benchmark (its samples are drawn on demand by `draw_case`).
-
-    Attributes:
-        case_id: "suite/n/dx x dy/mi/seed", unique in a run.
-        suite: the suite's name; heldout: whether its families or transforms were held out of training.
-        n: samples; dx, dy: dimensions of X and Y.
-        mi_target: the grid value (nats) the exact MI was drawn near (see `Grid.band`).
-        mi_low, mi_high: the band the exact MI was drawn from (nats).
-        seed_index: 0, 1, ... within the cell.
-        data_seed: the seed of `DatasetSampler.sample_seeded` that regenerates the data.
-    """
-
-    case_id: str
-    suite: str
-    heldout: bool
-    n: int
-    dx: int
-    dy: int
-    mi_target: float
-    mi_low: float
-    mi_high: float
-    seed_index: int
-    data_seed: int
+__all__ = ["DroppedCell", "build_cases", "case_generator", "data_seed", "draw_grid_case", "load_generator", "suite_generator"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,15 +105,17 @@ def build_cases(cfg: BenchmarkConfig) -> tuple[list[Case], list[DroppedCell]]:
                 continue
             for s in range(cfg.seeds):
                 case_id = f"{suite.name}/n{n}/d{dx}x{dy}/mi{m:g}/s{s}"
-                cases.append(Case(case_id, suite.name, suite.heldout, n, dx, dy, float(m), low, high, s,
-                                  data_seed(cfg.seed, case_id)))
+                seed = data_seed(cfg.seed, case_id)
+                cases.append(Case(case_id, "", n, dx, dy, None, partial(draw_grid_case, suite, n, dx, dy, low, high, seed),
+                                  suite=suite.name, heldout=suite.heldout, seed=seed,
+                                  meta={"mi_target": float(m), "mi_low": low, "mi_high": high, "seed_index": s}))
     return cases, dropped
 
 
-def draw_case(case: Case, cfg: BenchmarkConfig) -> SampleSet:
-    """The samples of `case`: x (n, dx) float32, y (n, dy) float32, exact MI in nats, family, transform."""
-    suite = next(s for s in cfg.suites if s.name == case.suite)
-    gen = case_generator(suite_generator(suite), case.n, case.dx, case.dy, case.mi_low, case.mi_high)
+def draw_grid_case(suite: Suite, n: int, dx: int, dy: int, low: float, high: float, seed: int) -> SampleSet:
+    """The samples of one grid case: x (n, dx) float32, y (n, dy) float32, exact MI in nats (within
+    [low, high]), family, transform; regenerated exactly from `seed`."""
+    gen = case_generator(suite_generator(suite), n, dx, dy, low, high)
     if isinstance(gen, str):  # pragma: no cover - build_cases drops these
         raise ValueError(gen)
-    return DatasetSampler(gen).sample_seeded(case.data_seed, n=case.n, dx=case.dx, dy=case.dy)
+    return DatasetSampler(gen).sample_seeded(seed, n=n, dx=dx, dy=dy)

@@ -232,7 +232,7 @@ def reused_rows(folder: str, cases: list, names: list[str]) -> list:
     ids, same exact MI): every case must have them."""
     import csv
 
-    from mist.benchmark.accuracy import Row
+    from mist.contract import Row
 
     truth = {c.case_id: c.mi for c in cases}
     out = []
@@ -244,7 +244,9 @@ def reused_rows(folder: str, cases: list, names: list[str]) -> list:
                 raise ValueError(f"--reuse {folder}: case {r['case_id']} has another exact MI there: not the same suite")
             opt = {k: (None if r[k] == "" else float(r[k])) for k in ("lower", "upper")}
             out.append(Row(r["case_id"], r["family"], int(r["n"]), int(r["dx"]), int(r["dy"]), float(r["true_mi"]),
-                           r["column"], float(r["mi"]), opt["lower"], opt["upper"], float(r["seconds"])))
+                           r["column"], None if r["mi"] == "" else float(r["mi"]), opt["lower"], opt["upper"],
+                           None if r["seconds"] == "" else float(r["seconds"]), status=r.get("status") or "ok",
+                           note=r.get("note") or ""))
     if not out:
         raise ValueError(f"--reuse {folder}: none of its rows are of these cases and other columns: not the same suite")
     for column in {r.column for r in out}:
@@ -320,24 +322,24 @@ def discrete_figures(rows: list, names: list[str]) -> str:
 
 def accuracy_rows(cases: list, names: list[str], checkpoint: str | None, progress: bool = True) -> list:
     """Every column of `names` on every case (typed rows)."""
-    from mist.benchmark.accuracy import run_suite
-    from mist.benchmark.interface import make_column
+    from mist.benchmark.harness import named_estimator, run_suite
 
-    return run_suite(cases, [make_column(name, checkpoint) for name in names], progress=progress)
+    return run_suite(cases, {name: named_estimator(name, checkpoint) for name in names}, progress=progress)
 
 
 def write_accuracy(rows: list, names: list[str], suite: str, out: str, command: str) -> None:
     """rows.csv and summary.md (overall, per n and per family; the Gaussians' done-when figures) in `out`."""
     import csv
-    import dataclasses
 
     from mist.benchmark.accuracy import tables
+    from mist.benchmark.harness import as_record
 
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "rows.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=[fl.name for fl in dataclasses.fields(rows[0])])
+        records = [as_record(r) for r in rows]
+        w = csv.DictWriter(f, fieldnames=list(records[0]))
         w.writeheader()
-        w.writerows(dataclasses.asdict(r) for r in rows)
+        w.writerows(records)
     by = [("n", lambda r: r.n), ("family", lambda r: r.family)]
     if suite == "gaussian":
         by = [("n", lambda r: r.n), ("true MI", lambda r: r.true_mi), ("dims", lambda r: r.family)]
@@ -358,6 +360,10 @@ def write_accuracy(rows: list, names: list[str], suite: str, out: str, command: 
         text += small_n_figures(rows, names)
     if suite == "discrete":
         text += discrete_figures(rows, names)
+    failed = [r for r in rows if r.status != "ok"]
+    if failed:
+        text += f"\n## Failed estimates ({len(failed)}, left out of the figures above as NaN)\n\n"
+        text += "".join(f"- {r.column} on {r.case_id}: {r.note}\n" for r in failed)
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     print(text)

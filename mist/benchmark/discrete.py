@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import multivariate_normal
 
-from mist.benchmark.accuracy import AccuracyCase
+from mist.contract import Case
 
 __all__ = ["INDEPENDENT_KINDS", "DEPENDENT_KINDS", "discrete_cases", "rounded_pair_mi", "table_mi_exact"]
 
@@ -87,7 +87,7 @@ def _table(rng: np.random.Generator, base: int, dx: int, dy: int) -> np.ndarray:
     return (1.0 - mix) * np.outer(px, py) + mix * rng.dirichlet(np.full(kx * ky, 0.5)).reshape(kx, ky)
 
 
-def _dependent_case(kind: str, n: int, dx: int, dy: int, i: int, seed: int) -> AccuracyCase:
+def _dependent_case(kind: str, n: int, dx: int, dy: int, i: int, seed: int) -> Case:
     params = np.random.default_rng(_seed("params", kind, n, dx, dy, i, seed))
     data_seed = _seed("data", kind, n, dx, dy, i, seed)
     if kind == "xor":
@@ -116,10 +116,10 @@ def _dependent_case(kind: str, n: int, dx: int, dy: int, i: int, seed: int) -> A
             x, y = rng.normal(size=(n, dx)), rng.normal(size=(n, dy))
             y[:, :k] = rho * x[:, :k] + np.sqrt(1.0 - rho**2) * y[:, :k]
             return np.round(x), np.round(y)
-    return AccuracyCase(f"{kind}/n{n}/{dx}x{dy}/{i}", kind, n, dx, dy, float(mi), load)
+    return Case(f"{kind}/n{n}/{dx}x{dy}/{i}", kind, n, dx, dy, float(mi), load, suite="discrete")
 
 
-def discrete_cases(ns: Sequence[int] = (500, 1000, 2000, 5000), seed: int = 0) -> list[AccuracyCase]:
+def discrete_cases(ns: Sequence[int] = (500, 1000, 2000, 5000), seed: int = 0) -> list[Case]:
     """Independent cases (family "independent/<kind>", 3 kinds x 5 dims x len(ns)) and dependent ones
     (family "<kind>", 3 kinds x 3 dims x 2 draws x len(ns)): 60 and 72 cases by default."""
     out = []
@@ -132,7 +132,7 @@ def discrete_cases(ns: Sequence[int] = (500, 1000, 2000, 5000), seed: int = 0) -
                     rng = np.random.default_rng(s)
                     return _independent(kind, rng, n, dx), _independent(kind, rng, n, dy)
 
-                out.append(AccuracyCase(f"independent/{kind}/n{n}/{dx}x{dy}", f"independent/{kind}", n, dx, dy, 0.0, load))
+                out.append(Case(f"independent/{kind}/n{n}/{dx}x{dy}", f"independent/{kind}", n, dx, dy, 0.0, load, suite="discrete"))
     for kind in DEPENDENT_KINDS:
         for n in ns:
             for dx, dy in _DEPENDENT_DIMS:

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from mist.benchmark.config import BenchmarkConfig
-from mist.benchmark.runner import STATUS_OK, quantile_field, row_fields
+from mist.benchmark.harness import STATUS_OK, quantile_field
+from mist.benchmark.records import row_fields
 
 __all__ = ["error_stats", "metrics_table", "coverage_table", "summary_markdown", "write_report", "write_plots",
            "GROUPINGS", "PLOTS"]

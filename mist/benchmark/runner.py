@@ -25,9 +25,7 @@ import dataclasses
 import json
 import math
 import os
-import re
 import time
-import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,121 +33,34 @@ from typing import Any
 
 import numpy as np
 
-from mist.benchmark.cases import Case, build_cases, draw_case, suite_generator
+from mist.benchmark.cases import build_cases, suite_generator
 from mist.benchmark.config import MIST, BenchmarkConfig, EstimatorSpec
+from mist.benchmark.harness import (
+    STATUS_ERROR,
+    STATUS_OK,
+    MemoryProbe,
+    measure,
+    quantile_field,
+    skipped,
+    warm_up,
+)
+from mist.benchmark.records import ROW_FIELDS, grid_record, row_fields
+from mist.contract import Case, Estimator
 
-__all__ = ["ROW_FIELDS", "row_fields", "quantile_field", "MemoryProbe", "load_column", "run_case", "run_benchmark",
-           "report_only", "plan_text", "select_cases", "ResultsExist"]
+__all__ = ["ROW_FIELDS", "row_fields", "load_column", "run_case", "run_benchmark", "report_only", "plan_text",
+           "select_cases", "ResultsExist"]
 
-STATUS_OK, STATUS_SKIPPED, STATUS_ERROR = "ok", "skipped", "error"
 JSONL = "estimates.jsonl"
 META = "meta.json"
-
-
-def quantile_field(level: float) -> str:
-    """The column holding the quantile at `level`: 0.05 -> "q0.05"."""
-    return f"q{level:g}"
-
-
-def row_fields(levels: Sequence[float]) -> list[str]:
-    """The columns of estimates.csv, in order, for these quantile levels."""
-    return ROW_FIELDS[:ROW_FIELDS.index("warnings")] + [quantile_field(q) for q in levels] + ["warnings", "note"]
-
-
-ROW_FIELDS = [
-    "case_id",           # suite/n/dims/MI target/seed index
-    "suite",             # where the case comes from
-    "heldout",           # True: families or transforms never seen in training
-    "family",            # the exact-MI family drawn
-    "transform",         # the transform chains of X and Y
-    "n", "dx", "dy",     # samples and dimensions
-    "mi_target",         # grid value of MI (nats)
-    "true_mi",           # exact MI of the drawn distribution (nats)
-    "seed_index",        # 0, 1, ... within the cell
-    "data_seed",         # regenerates the data (DatasetSampler.sample_seeded)
-    "estimator",         # column name
-    "kind",              # mist or a mist.baselines name
-    "status",            # ok | skipped | error
-    "estimate",          # the point estimate (nats): mist's median, a baseline's estimate
-    "error",             # estimate - true_mi (nats)
-    "abs_error",         # |error|
-    "seconds",           # wall time of the estimate call (warm)
-    "peak_mb",           # peak memory of the call (see the module docstring)
-    "interval",          # where quantiles come from: "quantiles" (mist), "subsample"/"bootstrap", or ""
-    "interval_seconds",  # time of the baseline's resampling interval, not included in seconds
-    "draw_seconds",      # time to draw the case's data (the same on each row of a case)
-    "warnings",          # warnings raised during the call, " | "-joined
-    "note",              # why skipped, or the error
-]
-
-
-# ---------------------------------------------------------------------- memory
-class MemoryProbe:
-    """Peak memory (MB) of one call: "rss", "tracemalloc" or "off" (see the module docstring)."""
-
-    _CLEAR = "/proc/self/clear_refs"
-
-    def __init__(self, mode: str = "auto"):
-        if mode == "auto":
-            mode = "rss" if self.rss_available() else "tracemalloc"
-        if mode == "rss" and not self.rss_available():
-            raise ValueError("memory: rss needs Linux's /proc/self/clear_refs (writable); use tracemalloc or off")
-        self.mode = mode
-        self._trim = None
-        if mode == "rss":
-            try:  # glibc: hand freed heap pages back first, so the call's own allocations show in the RSS
-                import ctypes
-
-                self._trim = ctypes.CDLL("libc.so.6").malloc_trim
-            except (OSError, AttributeError):
-                pass
-
-    @classmethod
-    def rss_available(cls) -> bool:
-        try:
-            with open(cls._CLEAR, "w") as f:
-                f.write("5")
-            return bool(cls._status())
-        except OSError:
-            return False
-
-    @staticmethod
-    def _status() -> dict[str, int]:
-        with open("/proc/self/status") as f:
-            text = f.read()
-        return {k: int(m.group(1)) for k in ("VmHWM", "VmRSS") if (m := re.search(rf"{k}:\s+(\d+) kB", text))}
-
-    @contextlib.contextmanager
-    def measure(self) -> Iterator[dict[str, float | None]]:
-        """`with probe.measure() as m: ...`; afterwards m["peak_mb"] holds the peak (None when off)."""
-        out: dict[str, float | None] = {"peak_mb": None}
-        if self.mode == "rss":
-            if self._trim is not None:
-                self._trim(0)
-            with open(self._CLEAR, "w") as f:
-                f.write("5")
-            before = self._status()["VmRSS"]
-            yield out
-            out["peak_mb"] = max(0, self._status()["VmHWM"] - before) / 1024
-        elif self.mode == "tracemalloc":
-            if not tracemalloc.is_tracing():
-                tracemalloc.start()
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            yield out
-            out["peak_mb"] = max(0, tracemalloc.get_traced_memory()[1] - before) / 2**20
-        else:
-            yield out
 
 
 # ---------------------------------------------------------------------- estimator columns
 @dataclasses.dataclass
 class Column:
-    """A loaded estimator: `run(x, y)` -> (estimate in nats, {level: quantile in nats} or None)."""
+    """A loaded estimator of the config: its spec, the `Estimator`, and what the summary says about it."""
 
     spec: EstimatorSpec
-    run: Callable[[np.ndarray, np.ndarray], tuple[float, dict[float, float] | None]]
-    estimator: Any
+    estimator: Estimator
     info: dict[str, Any]
 
 
@@ -167,48 +78,14 @@ def load_column(spec: EstimatorSpec) -> Column:
         info = {"checkpoint": spec.checkpoint or "default (shipped)", "weights_sha256": card.get("weights_sha256"),
                 "trained_ranges": card.get("trained_ranges"), "mist_version": card.get("mist_version"),
                 "training_generator": (card.get("training") or {}).get("generator")}
-
-        def run(x, y):
-            r = est.estimate(x, y)
-            return float(r.mi), {float(k): float(v) for k, v in r.quantiles.items()}
-
-        return Column(spec, run, est, info)
+        return Column(spec, est, info)
     from mist.baselines import make_estimator
 
     est = make_estimator(spec.kind, **spec.options)
-    return Column(spec, lambda x, y: (float(est.estimate(x, y)), None), est, {"estimator": repr(est)})
-
-
-def _warm_up(columns: Sequence[Column]) -> None:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((256, 2)).astype(np.float32)
-    y = (0.7 * x + 0.7 * rng.standard_normal((256, 2))).astype(np.float32)
-    for c in columns:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            c.run(x, y)
+    return Column(spec, est, {"estimator": repr(est)})
 
 
 # ---------------------------------------------------------------------- one case
-def _blank_row(case: Case, spec: EstimatorSpec, levels: Sequence[float]) -> dict[str, Any]:
-    row: dict[str, Any] = {f: None for f in row_fields(levels)}
-    row.update(case_id=case.case_id, suite=case.suite, heldout=case.heldout, n=case.n, dx=case.dx, dy=case.dy,
-               mi_target=case.mi_target, seed_index=case.seed_index, data_seed=case.data_seed,
-               estimator=spec.name, kind=spec.kind, interval="", warnings="", note="")
-    return row
-
-
-def _finite(v: float) -> float | None:
-    return float(v) if v is not None and math.isfinite(v) else None
-
-
-def _quantile_at(quantiles: dict[float, float], level: float) -> float | None:
-    for q, v in quantiles.items():
-        if abs(q - level) < 1e-9:
-            return _finite(v)
-    return None
-
-
 def run_case(case: Case, cfg: BenchmarkConfig, columns: Sequence[Column], probe: MemoryProbe) -> list[dict[str, Any]]:
     """Every estimator on one case: one row each (skipped and failed estimators too).
 
@@ -217,57 +94,51 @@ def run_case(case: Case, cfg: BenchmarkConfig, columns: Sequence[Column], probe:
     """
     from mist.baselines import bootstrap_interval
 
-    rows = [_blank_row(case, c.spec, cfg.levels) for c in columns]
-    reasons = [c.spec.skip_reason(case.n, case.dx, case.dy, case.seed_index, case.suite) for c in columns]
+    seed_index = case.meta["seed_index"]
+    reasons = [c.spec.skip_reason(case.n, case.dx, case.dy, seed_index, case.suite) for c in columns]
     sample, draw_seconds = None, None
     if any(r is None for r in reasons):
         start = time.perf_counter()
-        sample = draw_case(case, cfg)
+        sample = case.draw()
         draw_seconds = time.perf_counter() - start
-    for row, column, reason in zip(rows, columns, reasons):
-        if sample is not None:
-            row.update(family=sample.family, transform=sample.transform, true_mi=float(sample.mi),
-                       draw_seconds=draw_seconds)
-        if reason is not None:
-            row.update(status=STATUS_SKIPPED, note=reason)
-            continue
+    records = []
+    for column, reason in zip(columns, reasons):
         spec = column.spec
-        caught: list[str] = []
-        try:
-            with warnings.catch_warnings(record=True) as w:
-                warnings.simplefilter("always")
-                with probe.measure() as mem:
-                    start = time.perf_counter()
-                    estimate, quantiles = column.run(sample.x, sample.y)
-                    seconds = time.perf_counter() - start
-                caught += [str(m.message) for m in w]
-            row.update(status=STATUS_OK, estimate=_finite(estimate), seconds=seconds, peak_mb=mem["peak_mb"])
-            if quantiles is not None:
-                row["interval"] = "quantiles"
-                for q in cfg.levels:
-                    row[quantile_field(q)] = _quantile_at(quantiles, q)
-            boot_reason = spec.bootstrap_skip_reason(case.n, case.dx, case.dy, case.seed_index, case.suite)
+        if reason is not None:
+            record = grid_record(case, skipped(case, spec.name, reason, sample), spec, cfg.levels)
+            if sample is not None:
+                record.update(transform=sample.transform, draw_seconds=draw_seconds)
+            records.append(record)
+            continue
+        row, peak_mb = measure(spec.name, column.estimator, case, sample, probe)
+        record = grid_record(case, row, spec, cfg.levels)
+        record.update(transform=sample.transform, draw_seconds=draw_seconds, peak_mb=peak_mb)
+        caught = list(row.warnings)
+        if row.status == STATUS_OK:
+            boot_reason = spec.bootstrap_skip_reason(case.n, case.dx, case.dy, seed_index, case.suite)
             if spec.bootstrap is not None and boot_reason is None:
-                with warnings.catch_warnings(record=True) as w:
-                    warnings.simplefilter("always")
-                    start = time.perf_counter()
-                    b = bootstrap_interval(column.estimator, sample.x, sample.y, levels=cfg.levels,
-                                           n_boot=spec.bootstrap.n_boot, method=spec.bootstrap.method,
-                                           seed=case.data_seed % 2**32)
-                    row["interval_seconds"] = time.perf_counter() - start
-                    caught += [str(m.message) for m in w]
-                row["interval"] = spec.bootstrap.method
-                for q, v in zip(cfg.levels, b.quantiles):
-                    row[quantile_field(q)] = _finite(float(v))
+                try:
+                    with warnings.catch_warnings(record=True) as w:
+                        warnings.simplefilter("always")
+                        start = time.perf_counter()
+                        b = bootstrap_interval(column.estimator, sample.x, sample.y, levels=cfg.levels,
+                                               n_boot=spec.bootstrap.n_boot, method=spec.bootstrap.method,
+                                               seed=case.seed % 2**32)
+                        record["interval_seconds"] = time.perf_counter() - start
+                        caught += [str(m.message) for m in w]
+                    record["interval"] = spec.bootstrap.method
+                    for q, v in zip(cfg.levels, b.quantiles):
+                        record[quantile_field(q)] = float(v) if math.isfinite(v) else None
+                except Exception as err:  # noqa: BLE001 - one failure must not end a long run; it is reported
+                    record.update(status=STATUS_ERROR, estimate=None, note=f"{type(err).__name__}: {err}"[:500])
             elif spec.bootstrap is not None:
-                row["note"] = f"no interval: {boot_reason}"
-        except Exception as err:  # noqa: BLE001 - one failure must not end a long run; it is reported
-            row.update(status=STATUS_ERROR, estimate=None, note=f"{type(err).__name__}: {err}"[:500])
-        if row["estimate"] is not None and row["true_mi"] is not None:
-            row["error"] = row["estimate"] - row["true_mi"]
-            row["abs_error"] = abs(row["error"])
-        row["warnings"] = " | ".join(dict.fromkeys(caught))[:1000]
-    return rows
+                record["note"] = f"no interval: {boot_reason}"
+        if record["estimate"] is not None and record["true_mi"] is not None:
+            record["error"] = record["estimate"] - record["true_mi"]
+            record["abs_error"] = abs(record["error"])
+        record["warnings"] = " | ".join(dict.fromkeys(caught))[:1000]
+        records.append(record)
+    return records
 
 
 # ---------------------------------------------------------------------- worker processes
@@ -288,7 +159,7 @@ def _init_worker(cfg_dict: dict[str, Any], names: list[str]) -> None:
     _STATE["cfg"] = cfg
     _STATE["columns"] = [load_column(s) for s in cfg.estimators]
     _STATE["probe"] = MemoryProbe(cfg.memory)
-    _warm_up(_STATE["columns"])
+    warm_up(c.estimator for c in _STATE["columns"])
 
 
 def _run_in_worker(case: Case) -> list[dict[str, Any]]:
@@ -302,7 +173,7 @@ def select_cases(cases: Sequence[Case], fraction: float | None) -> list[Case]:
         return list(cases)
     if not 0 < fraction:
         raise ValueError(f"subsample must be in (0, 1], got {fraction}")
-    return [c for c in cases if c.data_seed / 2**63 < fraction]
+    return [c for c in cases if c.seed / 2**63 < fraction]
 
 
 def plan_text(cfg: BenchmarkConfig, cases: Sequence[Case], dropped: Sequence[Any]) -> str:
@@ -320,10 +191,10 @@ def plan_text(cfg: BenchmarkConfig, cases: Sequence[Case], dropped: Sequence[Any
         skipped: dict[str, int] = {}
         boots = 0
         for c in cases:
-            r = e.skip_reason(c.n, c.dx, c.dy, c.seed_index, c.suite)
+            r = e.skip_reason(c.n, c.dx, c.dy, c.meta["seed_index"], c.suite)
             if r is not None:
                 skipped[r] = skipped.get(r, 0) + 1
-            elif e.bootstrap is not None and e.bootstrap_skip_reason(c.n, c.dx, c.dy, c.seed_index, c.suite) is None:
+            elif e.bootstrap is not None and e.bootstrap_skip_reason(c.n, c.dx, c.dy, c.meta["seed_index"], c.suite) is None:
                 boots += 1
         runs = len(cases) - sum(skipped.values())
         extra = f", bootstrap intervals ({e.bootstrap.n_boot} resamples) on {boots}" if e.bootstrap else ""
@@ -466,7 +337,7 @@ def run_benchmark(
             limits = _limit_threads(cfg.threads)
             try:
                 probe = MemoryProbe(cfg.memory)
-                _warm_up(columns)
+                warm_up(c.estimator for c in columns)
                 for case in todo:
                     record(run_case(case, cfg, columns, probe))
             finally:

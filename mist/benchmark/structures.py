@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from data_gen import FAMILIES, DatasetSampler
-from mist.benchmark.accuracy import AccuracyCase
+from mist.contract import Case
 
 __all__ = ["STRUCTURE_KINDS", "structure_cases", "small_n_cases", "SMALL_N_RANGES"]
 
@@ -56,7 +56,7 @@ def _seed(*parts) -> int:
     return zlib.crc32("/".join(map(str, parts)).encode())
 
 
-def _case(case_id: str, family: str, cfg: dict, n: int, dx: int, dy: int, mi: float, seed: int) -> AccuracyCase:
+def _case(case_id: str, family: str, cfg: dict, n: int, dx: int, dy: int, mi: float, seed: int, suite: str) -> Case:
     mi = min(mi, 0.95 * min(FAMILIES[f].max_mi(dx, dy, 8.0) for f in cfg["families"]))  # what the family carries here
     sampler = DatasetSampler({**cfg, "mi_prior": [{"weight": 1.0, "low": mi, "high": mi + 1e-9}]})
     # the label is fixed when the case is listed; load() draws the same set again
@@ -66,11 +66,11 @@ def _case(case_id: str, family: str, cfg: dict, n: int, dx: int, dy: int, mi: fl
         t = sampler.sample(np.random.default_rng(seed), n=n, dx=dx, dy=dy)
         return t.x.astype(np.float64), t.y.astype(np.float64)
 
-    return AccuracyCase(case_id, family, n, dx, dy, float(s.mi), load)
+    return Case(case_id, family, n, dx, dy, float(s.mi), load, suite=suite)
 
 
 def structure_cases(ns: Sequence[int] = (1000, 5000), per_kind: int = 13, seed: int = 0,
-                    kinds: Sequence[str] | None = None) -> list[AccuracyCase]:
+                    kinds: Sequence[str] | None = None) -> list[Case]:
     """`per_kind` cases of each kind at each n (6 kinds x 13 x 2 n = 156 by default); family = the kind.
 
     Targets spread evenly over each kind's MI range; dims cycle over its list.
@@ -87,12 +87,12 @@ def structure_cases(ns: Sequence[int] = (1000, 5000), per_kind: int = 13, seed: 
                     k = _LATENT[i % len(_LATENT)]
                     c = {**cfg, "family_options": {"manifold": {"maps": ["relu2"], "latent_dims": [k, k]}}}
                     mi = min(mi, 4.0 * k)
-                out.append(_case(f"{kind}/n{n}/{dx}x{dy}/{i}", kind, c, n, dx, dy, mi, _seed(kind, n, i, seed)))
+                out.append(_case(f"{kind}/n{n}/{dx}x{dy}/{i}", kind, c, n, dx, dy, mi, _seed(kind, n, i, seed), "structures"))
     return out
 
 
 def small_n_cases(ns: Sequence[int] = (10, 30, 60, 100, 200, 300, 400, 500), dims: Sequence[int] = (2, 4, 8, 16, 32),
-                  seeds: int = 2, seed: int = 0) -> list[AccuracyCase]:
+                  seeds: int = 2, seed: int = 0) -> list[Case]:
     """Elliptical copulas at small n (family = "<family>"): dense and sparse Gaussians and Student-t,
     equal dims a side, MI targets 0.5 / 2 / 5 nats capped at 2 nats per dim, monotone warps."""
     out = []
@@ -104,7 +104,7 @@ def small_n_cases(ns: Sequence[int] = (10, 30, 60, 100, 200, 300, 400, 500), dim
                     mi = min(target, 2.0 * d)
                     for s in range(seeds):
                         out.append(_case(f"{family}/n{n}/{d}x{d}/mi{target:g}/s{s}", family, cfg, n, d, d, mi,
-                                         _seed(family, n, d, target, s, seed)))
+                                         _seed(family, n, d, target, s, seed), "small_n"))
     return out
 
 

@@ -228,6 +228,11 @@ class MIEstimator:
             return result
         return self.estimate_pairs([as_pair(x, y)], units=units, check=check)[0]
 
+    def estimate_with_info(self, x, y, **options) -> EstimateResult:
+        """The `mist.contract.Estimator` form of `estimate` (same arguments, same result): mist's
+        result is already the estimate with everything known about it."""
+        return self.estimate(x, y, **options)
+
     def estimate_batch(
         self, pairs: Iterable[tuple[Any, Any]], *, units: str = "nats", check: bool = False, y_discrete: bool = False
     ) -> list[EstimateResult]:
