@@ -18,7 +18,7 @@ _EXPORTS = {
     "EstimateResult": "mist.result",
     "ConsistencyCheck": "mist.result",
     "MISTWarning": "mist.inference",
-    "CheckpointError": "mist.release",
+    "CheckpointError": "mist.card",
     "adapt": "mist.adaptation",
     "Adaptation": "mist.adaptation",
     "mi_matrix": "mist.matrix",
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from mist.contract import Estimator
     from mist.inference import MIEstimator, MISTWarning, estimate
     from mist.matrix import MIMatrix, mi_matrix, plot_mi_matrix
-    from mist.release import CheckpointError
+    from mist.card import CheckpointError
     from mist.result import ConsistencyCheck, EstimateResult
 
 

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None, prog: str = "mist calibrate") -> int:
     torch.set_num_threads(a.threads)
     net, card = load_release(a.checkpoint)
     net.eval()
-    levels = card["quantile_levels"]
+    levels = list(card.levels)
     digest = weights_digest(net)
     if a.from_sets:
         saved = np.load(a.from_sets)
@@ -226,8 +226,8 @@ def main(argv: list[str] | None = None, prog: str = "mist calibrate") -> int:
         calib["method"] += f"; the n bins below {a.keep_below} carry the previous calibration's offsets"
     calib["check"] = {"before": before, "after": report(pc, tc, nc, dc, calib), "fitted": after}
     calib["generator"] = f"{generator}, fresh seeds"
-    card["calibration"] = calib
-    weights, card_path = save_release(net, card, release_paths(a.checkpoint)[0].with_suffix(""))  # re-binds card and weights
+    path = release_paths(a.checkpoint)[0].with_suffix("")
+    weights, card_path = save_release(net, {**card, "calibration": calib}, path)  # re-binds card and weights
     print(json.dumps(calib["check"], indent=2))
     print(f"calibration written to {card_path}")
     return 0

@@ -158,7 +158,7 @@ def _info(args: argparse.Namespace) -> int:
     est = MIEstimator.from_pretrained(args.checkpoint, device="cpu")  # verifies the sha256 and the weights
     card = est.card
     if args.json:
-        print(json.dumps(card, indent=2, sort_keys=True))
+        print(json.dumps(dict(card), indent=2, sort_keys=True))
         return 0
     r = est.ranges
     arch = card.get("architecture", {})

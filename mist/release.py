@@ -15,25 +15,21 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from mist.card import FORMAT_VERSION, Card, CheckpointError
 from mist.model import MISTNetwork, NetworkConfig
 from mist.version import __version__
 
 __all__ = [
-    "FORMAT_VERSION", "CheckpointError", "save_release", "load_release", "release_paths", "sha256_of", "card_digest",
-    "validate_card", "make_readable",
+    "FORMAT_VERSION", "CheckpointError", "Card", "save_release", "load_release", "release_paths", "sha256_of",
+    "card_digest", "make_readable",
 ]
-
-FORMAT_VERSION = 2  # 2: the weights' header carries the card's sha256
-
-
-class CheckpointError(ValueError):
-    """A release checkpoint is missing, corrupt or does not fit this version of mist."""
 
 
 def sha256_of(path: str | Path) -> str:
@@ -63,47 +59,13 @@ def make_readable(path: Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def card_digest(card: dict[str, Any]) -> str:
+def card_digest(card: Mapping[str, Any]) -> str:
     """sha256 of a card's canonical JSON without its `weights_sha256` (what the weights' header records)."""
     body = {k: v for k, v in card.items() if k != "weights_sha256"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _require(ok: bool, card_path: Path, what: str) -> None:
-    if not ok:
-        raise CheckpointError(
-            f"checkpoint card {card_path} is malformed: {what}; re-export it with `mist-export` "
-            "(or restore the file, e.g. `git checkout`, or reinstall mist)"
-        )
-
-
-def validate_card(card: Any, card_path: Path) -> None:
-    """Check a card against the release schema before anything is built from it (CheckpointError if not)."""
-    _require(isinstance(card, dict), card_path, f"it is a JSON {type(card).__name__}, not an object")
-    _require(card.get("format_version") == FORMAT_VERSION, card_path,
-             f"format_version is {card.get('format_version')!r}, this mist reads {FORMAT_VERSION} "
-             "(upgrade mist, or re-export an older checkpoint)")
-    for key, kind in (("architecture", dict), ("quantile_levels", list), ("weights_sha256", str), ("mist_version", str)):
-        _require(isinstance(card.get(key), kind), card_path, f"`{key}` is missing or not a {kind.__name__}")
-    fields = set(NetworkConfig.__dataclass_fields__)
-    extra = sorted(set(card["architecture"]) - fields)
-    _require(not extra, card_path, f"`architecture` has unknown keys {extra} (known: {sorted(fields)})")
-    levels = card["quantile_levels"]
-    _require(all(isinstance(q, (int, float)) and 0 < q < 1 for q in levels) and levels == sorted(set(levels))
-             and 0.5 in levels, card_path, f"`quantile_levels` {levels} must increase within (0, 1) and hold 0.5")
-    _require(list(card["architecture"].get("quantiles", levels)) == levels, card_path,
-             "`quantile_levels` differ from the architecture's quantiles")
-    tr = card.get("trained_ranges")
-    if tr is not None:
-        ok = isinstance(tr, dict) and all(
-            isinstance(tr.get(k), list) and len(tr[k]) == 2 and all(isinstance(v, (int, float)) for v in tr[k])
-            and tr[k][0] <= tr[k][1] for k in ("n", "dx", "dy", "mi"))
-        _require(ok, card_path, "`trained_ranges` needs n, dx, dy and mi as [low, high] with low <= high")
-    cal = card.get("calibration")
-    _require(cal is None or isinstance(cal, dict), card_path, "`calibration` must be an object")
-
-
-def save_release(network: MISTNetwork, card: dict[str, Any], path: str | Path) -> tuple[Path, Path]:
+def save_release(network: MISTNetwork, card: Mapping[str, Any], path: str | Path) -> tuple[Path, Path]:
     """Write `network` and its card as `PATH.safetensors` and `PATH.json`.
 
     Arguments:
@@ -141,7 +103,7 @@ def save_release(network: MISTNetwork, card: dict[str, Any], path: str | Path) -
     return weights, card_path
 
 
-def load_release(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[MISTNetwork, dict[str, Any]]:
+def load_release(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[MISTNetwork, Card]:
     """Load a release checkpoint, verifying its sha256.
 
     Arguments:
@@ -149,11 +111,12 @@ def load_release(path: str | Path, map_location: str | torch.device = "cpu") -> 
         map_location: device for the weights.
 
     Returns:
-        The network in eval mode and its card.
+        The network in eval mode and its card (`mist.card.Card`: checked, typed).
 
     Raises:
-        CheckpointError: a file is missing, the weights do not match the card's sha256, or the
-            weights do not fit the architecture the card describes.
+        CheckpointError: a file is missing, the card does not follow the schema (its ranges or
+            calibration included), the weights do not match the card's sha256, or the weights do
+            not fit the architecture the card describes.
     """
     weights, card_path = release_paths(path)
     for f in (card_path, weights):
@@ -163,10 +126,10 @@ def load_release(path: str | Path, map_location: str | torch.device = "cpu") -> 
                 "(NAME.json beside NAME.safetensors), e.g. one written by `mist-export`"
             )
     try:
-        card = json.loads(card_path.read_text())
+        raw = json.loads(card_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"checkpoint card {card_path} is not valid JSON ({e}); the file is corrupt") from e
-    validate_card(card, card_path)
+    card = Card(raw, card_path, release=True)
     digest = sha256_of(weights)
     if digest != card["weights_sha256"]:
         raise CheckpointError(

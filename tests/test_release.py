@@ -39,8 +39,7 @@ def test_a_saved_release_loads_and_binds_its_card(release):
 
 def test_resaving_a_loaded_release_is_how_a_card_is_changed(release):
     net, card = load_release(release)
-    card["calibration"] = dict(CAL, offsets=[[0.1] * 5, [0.0] * 5])
-    save_release(net, card, release)
+    save_release(net, {**card, "calibration": dict(CAL, offsets=[[0.1] * 5, [0.0] * 5])}, release)
     assert load_release(release)[1]["calibration"]["offsets"][0] == [0.1] * 5
 
 

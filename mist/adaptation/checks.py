@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mist.inference.ranges import TrainedRanges
+from mist.card import TrainedRanges
 
 __all__ = ["AdaptationError", "base_checkpoint", "check_dims"]
 

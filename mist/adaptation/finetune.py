@@ -27,7 +27,7 @@ from mist.adaptation.checks import AdaptationError, base_checkpoint, check_dims
 from mist.adaptation.evaluate import CALIBRATION_EDGES, calibrate, predict, score
 from mist.adaptation.flows import FittedFlow, FlowOptions, flow_pair
 from mist.adaptation.push import pushed_sets
-from mist.inference.ranges import TrainedRanges
+from mist.card import Card, TrainedRanges
 from mist.release import load_release, save_release
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,10 @@ def _evaluation_sets(cfg: DictConfig, generator: dict, x_flow: FittedFlow, y_flo
     return scoring, calib
 
 
-def _update_card(out: Path, entries: Mapping[str, Any]) -> dict[str, Any]:
+def _update_card(out: Path, entries: Mapping[str, Any]) -> Card:
     """Add entries to a release card: load the release and save it again, so that card and weights bind."""
     network, card = load_release(out)
-    card.update(entries)
-    save_release(network, card, out)
+    save_release(network, {**card, **entries}, out)
     return load_release(out)[1]
 
 

@@ -165,7 +165,7 @@ def main(argv=None, prog: str = "mist benchmark") -> int:
         print(plan_text(cfg, select_cases(cases, args.subsample), dropped))
         return 0
     out = args.out or os.path.join("outputs", "benchmark", cfg.name)
-    from mist.release import CheckpointError
+    from mist.card import CheckpointError
 
     try:
         meta = run_benchmark(cfg, out, command=command, resume=args.resume, overwrite=args.overwrite,
@@ -381,7 +381,7 @@ def run_release(args: argparse.Namespace, command: str) -> int:
         goals_markdown,
         grid_goals,
     )
-    from mist.release import CheckpointError
+    from mist.card import CheckpointError
 
     out = args.out or os.path.join("outputs", "benchmark", "release")
     progress = not args.no_progress

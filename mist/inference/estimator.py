@@ -16,20 +16,20 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from mist.calibration import apply_calibration, offset_tables
+from mist.calibration import apply_calibration
 from mist.discrete import estimate_discrete
 from mist.discrete.sides import break_ties
 from mist.discrete.sides import estimate_discrete_sides as discrete_sides
 from mist.inference.consistency import PARTS, judge, not_run, split
 from mist.inference.forward import predict_log1p
-from mist.inference.ranges import TrainedRanges
+from mist.card import Card
 from mist.inference.columns import informative_columns, listed
 from mist.inference.conditional import estimate_conditional
 from mist.inference.trust import manifold_check
@@ -87,30 +87,6 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     return d
 
 
-def _checked_calibration(card: dict[str, Any], levels: Sequence[float]) -> dict[str, Any] | None:
-    """The card's split-conformal calibration (see mist.calibration), or None; CheckpointError when unusable."""
-    cal = card.get("calibration")
-    if not cal:
-        return None
-    try:
-        edges, dim_edges = list(cal["edges"]), list(cal.get("dim_edges") or [])
-        tables = offset_tables(cal)
-        ok = not dim_edges or (len(tables) == len(dim_edges) - 1 and dim_edges == sorted(set(dim_edges)))
-        for table in tables:
-            offsets = [list(map(float, row)) for row in table]
-            ok = ok and len(offsets) == len(edges) - 1 and all(len(row) == len(levels) for row in offsets)
-        ok = ok and [float(q) for q in cal.get("levels", levels)] == list(levels)
-    except (KeyError, TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise CheckpointError(
-            "the card's `calibration` does not fit this checkpoint (it needs `edges` of n bins and one offset per "
-            f"quantile level {list(levels)} per bin, per group of `dim_edges` when it has them); "
-            "recalibrate with `mist calibrate`"
-        )
-    return cal
-
-
 def _issue(messages: Iterable[str]) -> None:
     """Issue each message as a MISTWarning attributed to the first caller outside mist."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -126,9 +102,9 @@ class MIEstimator:
 
     Arguments:
         network: the trained MISTNetwork.
-        card: its checkpoint card (needs `trained_ranges` with n, dx, dy and mi); a `calibration`
-            entry (split-conformal offsets by n bin, `mist.calibration`) is applied to every
-            prediction.
+        card: its checkpoint card (a `mist.card.Card`, or its JSON as a dict; needs `trained_ranges`
+            with n, dx, dy and mi); a `calibration` entry (split-conformal offsets by n bin,
+            `mist.calibration`) is applied to every prediction.
         device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
         batch_tokens: the most (set x sample x coordinate) tokens per forward pass, which bounds
             memory; by default 2**23 / hidden width (a few hundred MB on CPU).
@@ -139,15 +115,16 @@ class MIEstimator:
         >>> r.mi, r.lower, r.upper                                   # doctest: +SKIP
     """
 
-    def __init__(self, network: MISTNetwork, card: dict[str, Any], device: str | torch.device = "auto", batch_tokens: int | None = None):
+    def __init__(self, network: MISTNetwork, card: Mapping[str, Any], device: str | torch.device = "auto",
+                 batch_tokens: int | None = None):
         self.device = resolve_device(device)
         self.network = network.to(self.device).eval()
-        self.card = card
-        self.ranges = TrainedRanges.from_card(card)
         self.levels = tuple(float(q) for q in network.cfg.quantiles)
         if 0.5 not in self.levels:
             raise CheckpointError(f"the checkpoint's quantile levels {self.levels} lack the median 0.5")
-        self.calibration = _checked_calibration(card, self.levels)
+        self.card = card if isinstance(card, Card) else Card(card, levels=self.levels)
+        self.ranges = self.card.ranges()
+        self.calibration = self.card.calibration
         self.attention_rows = int(network.cfg.attention_rows)
         self.batch_tokens = int(batch_tokens or max(1, 2**23 // network.cfg.hidden))
 
@@ -177,10 +154,6 @@ class MIEstimator:
             path = Path(checkpoint)
         network, card = load_release(path, map_location="cpu")
         return cls(network, card, device=device, **kwargs)
-
-    @property
-    def quantile_levels(self) -> tuple[float, ...]:
-        return self.levels
 
     def __repr__(self) -> str:
         return (

@@ -120,7 +120,8 @@ class MISTNetwork(nn.Module):
         self.head = QuantileHead(hs, cfg.quantiles, gated=cfg.gated, core_spread=cfg.core_spread)
 
     @property
-    def quantile_levels(self) -> tuple[float, ...]:
+    def levels(self) -> tuple[float, ...]:
+        """The quantile levels the head predicts, ascending (the architecture's `quantiles`)."""
         return self.cfg.quantiles
 
     def forward(
