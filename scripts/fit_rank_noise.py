@@ -35,13 +35,11 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from mist.numerics.student_t import t_correction
+from mist.numerics.linalg import canonical_correlations_of, correlation, nearest_correlation
 from mist.stats.elliptical import (
     RANK_NOISE,
     RANK_NOISE_T,
     T_RESOLVED_SPREAD,
-    _nearest_correlation,
-    canonical_correlations,
-    correlation,
     eigen_floor,
     fit_elliptical,
     rank_noise_correction,
@@ -145,8 +143,8 @@ def check_families(rng: np.random.Generator, reps: int) -> None:
                     joint = family.draw(rng, dx, dy, mi, 5.0, dict(family.defaults))
                     x, y = joint.sample(rng, n)
                     z = normal_scores(np.hstack([x, y]))
-                    r = _nearest_correlation(correlation(z), eigen_floor(n))
-                    rho = canonical_correlations(r, dx)
+                    r = nearest_correlation(correlation(z), eigen_floor(n))
+                    rho = canonical_correlations_of(r, dx)
                     one.append(float(-np.log(rank_noise_correction(rho, n)).sum()) - wishart_bias(n - 1, dx, dy) - joint.mi)
                     sim.append(fit_elliptical(z, dx).mi - joint.mi)
                 errors["one-pair"].append(np.mean(np.abs(one)))

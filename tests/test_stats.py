@@ -18,9 +18,9 @@ from mist.stats import (
     subset_rows,
     summarize,
 )
+from mist.numerics.linalg import correlation
 from mist.stats.elliptical import (
     RANK_SIM_MAX_SHRINK,
-    correlation,
     rank_noise_correction,
     simulated_rank_spread,
     t_correction,

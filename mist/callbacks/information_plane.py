@@ -49,6 +49,7 @@ from lightning.pytorch import Callback
 
 from mist.callbacks.mixture_mi import DRAWS, MixtureMI, mixture_mi
 from mist.callbacks.plane_plot import draw_information_plane
+from mist.numerics.linalg import pca_scores
 
 __all__ = ["COLUMNS", "MIN_PROBE", "InformationPlane", "plot_information_plane"]
 
@@ -94,15 +95,6 @@ def _checked_epochs(epochs) -> tuple[int, ...] | None:
     if not out or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0 for e in out):
         raise bad
     return tuple(sorted({int(e) for e in out}))
-
-
-def pca_scores(a: np.ndarray, k: int) -> np.ndarray:
-    """The first k principal-component scores of a (n, d) matrix (centred SVD); a itself when d <= k."""
-    if a.shape[1] <= k:
-        return a
-    centred = a - a.mean(axis=0)
-    u, s, _ = np.linalg.svd(centred, full_matrices=False)
-    return u[:, :k] * s[:k]
 
 
 def _entropy(labels: np.ndarray) -> float:

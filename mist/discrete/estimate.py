@@ -31,6 +31,7 @@ from mist.discrete.knn import mixed_ksg_terms
 from mist.discrete.labels import Labels
 from mist.result import EstimateResult
 from mist.result import UNITS
+from mist.numerics.linalg import pca_scores, whitening_matrix
 from mist.stats.scores import normal_scores
 
 __all__ = ["MAX_DIMS", "METHOD", "NEIGHBOURS", "OFFSETS", "estimate_discrete", "estimate_labels", "label_components", "prepare"]
@@ -60,18 +61,14 @@ def prepare(t: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int | None]:
     z = z + JITTER * np.random.default_rng(0).standard_normal(z.shape)
     reduced = None
     if d > MAX_DIMS:
-        zc = z - z.mean(axis=0)
-        _, _, vt = np.linalg.svd(zc, full_matrices=False)
-        z, reduced = zc @ vt[:MAX_DIMS].T, d
+        z, reduced = pca_scores(z, MAX_DIMS), d
     k = int(codes.max()) + 1
     means = np.zeros((k, z.shape[1]))
     np.add.at(means, codes, z)
     means /= np.bincount(codes, minlength=k)[:, None]
     resid = z - means[codes]
     within = resid.T @ resid / max(n - k, 1)
-    w, v = np.linalg.eigh(within)
-    w = np.maximum(w, 1e-6 * max(w.max(), 1e-12))
-    return (z - z.mean(axis=0)) @ (v / np.sqrt(w)), reduced
+    return (z - z.mean(axis=0)) @ whitening_matrix(within, 1e-6), reduced
 
 
 def label_components(z: np.ndarray, codes: np.ndarray) -> dict[str, tuple[float, float]]:

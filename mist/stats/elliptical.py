@@ -29,11 +29,18 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import digamma, gammaln, ndtr, stdtrit
 
+from mist.numerics.linalg import (
+    canonical_correlations_of,
+    canonical_pairs,
+    correlation,
+    nearest_correlation,
+    whitener,
+)
 from mist.numerics.student_t import t_correction
 from mist.stats.scores import normal_scores, subset_rows
 
 __all__ = [
-    "EllipticalFit", "fit_elliptical", "t_scores", "correlation", "canonical_correlations", "gaussian_term",
+    "EllipticalFit", "fit_elliptical", "t_scores", "gaussian_term",
     "wishart_bias", "eigen_floor", "rank_noise_correction", "simulated_rank_spread", "RANK_NOISE", "RANK_NOISE_T",
     "NU_GRID", "LR_THRESHOLD", "LR_PER_DIM",
 ]
@@ -56,7 +63,6 @@ RANK_SIM_ROWS_PER_DIM = (2, 4)  # ... and when n is 4 x the dims or more, not at
 RANK_SIM_RHO2 = (0.2, 0.4)  # applied in full when the leading rho^2 read is 0.4 or more, not at all below 0.2
 RANK_SIM_SEED = 20261203  # the simulated sets are fixed: the same data give the same estimate
 RANK_SE_SHARE = 0.5  # the core's standard error counts this share of what the rank-noise step added
-MAX_RHO = 1.0 - 1e-10  # canonical correlations are clamped below 1 (11.2 nats per pair; eigen_floor binds first)
 _Z_GRID = np.linspace(-9.0, 0.0, 1801)
 
 
@@ -105,19 +111,12 @@ def t_scores(z: np.ndarray, nu: float) -> np.ndarray:
     return np.copysign(table[i] * (1.0 - f) + table[i + 1] * f, z)
 
 
-def correlation(z: np.ndarray) -> np.ndarray:
-    """Correlation matrix of centred scores z (n, d), shape (d, d); a constant column gets zeros."""
-    c = z.T @ z / z.shape[0]
-    s = 1.0 / np.sqrt(np.clip(np.diag(c), 1e-300, None))
-    return c * s[:, None] * s[None, :]
-
-
 def gaussian_term(r: np.ndarray, dx: int, n: int, share: float = 1.0) -> tuple[float, float, np.ndarray]:
     """(raw, bias-corrected) Gaussian MI of a positive-definite correlation matrix split at dx,
     in nats, and its canonical correlations (as read). Corrected: the rank noise removed from
     each canonical pair (`simulated_rank_spread`, `share` of the normal scores' noise), then the
     Wishart bias subtracted (skipped when n - 1 <= d)."""
-    rho = canonical_correlations(r, dx)
+    rho = canonical_correlations_of(r, dx)
     raw = float(-0.5 * np.log1p(-rho**2).sum())
     clean = float(-np.log(simulated_rank_spread(r, dx, n, share)).sum())
     bias = wishart_bias(n - 1, dx, r.shape[0] - dx)
@@ -156,20 +155,6 @@ def _ramp(v: float, lo: float, hi: float) -> float:
     return min(max((v - lo) / (hi - lo), 0.0), 1.0)
 
 
-def _canonical_pairs(r: np.ndarray, dx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Rxx^1/2 U, canonical rho, Ryy^1/2 V) of a positive-definite correlation matrix, so that
-    R's cross block is (Rxx^1/2 U) diag(rho) (Ryy^1/2 V)^T: the columns are each side's
-    correlations with its canonical variates."""
-    def roots(a):
-        w, v = np.linalg.eigh(a)
-        w = np.maximum(w, 1e-300)
-        return (v * np.sqrt(w)) @ v.T, (v / np.sqrt(w)) @ v.T
-    hx, ihx = roots(r[:dx, :dx])
-    hy, ihy = roots(r[dx:, dx:])
-    u, rho, vt = np.linalg.svd(ihx @ r[:dx, dx:] @ ihy, full_matrices=False)
-    return hx @ u, np.clip(rho, 0.0, MAX_RHO), hy @ vt.T
-
-
 @functools.lru_cache(maxsize=4)  # at most 4 x 16 MB at 2,048 rows and 256 columns
 def _simulation_draws(rows: int, d: int) -> np.ndarray:
     """The fixed standard-normal draws of `simulated_rank_spread`, shape (RANK_SIM_SETS, rows, d),
@@ -199,7 +184,7 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
     t scatter, which down-weights the tails where most of it lives, takes RANK_NOISE_T / RANK_NOISE).
     """
     d = r.shape[0]
-    hu, rho, hv = _canonical_pairs(r, dx)
+    hu, rho, hv = canonical_pairs(r, dx)
     spread = np.sqrt(1.0 - rho**2)
     weight = (_ramp(n, *RANK_NOISE_RAMP) * _ramp(n / d, *RANK_SIM_ROWS_PER_DIM)
               * _ramp(float(rho[0] ** 2) if rho.size else 0.0, *RANK_SIM_RHO2))
@@ -220,7 +205,7 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
     order, signs = np.array(order), np.array(signs)
     rs = r[np.ix_(order, order)] * signs[:, None] * signs[None, :]
     da = dims[0]
-    hu, rho, hv = _canonical_pairs(rs, da)
+    hu, rho, hv = canonical_pairs(rs, da)
     rows = min(n, RANK_SIM_ROWS)
     floor = eigen_floor(rows)
     scale = share * weight * (math.log(n) / n) / (math.log(rows) / rows)
@@ -231,13 +216,13 @@ def simulated_rank_spread(r: np.ndarray, dx: int, n: int, share: float = 1.0) ->
         sim = rs.copy()
         sim[:da, da:] = (hu * np.sqrt(1.0 - s2)) @ hv.T
         sim[da:, :da] = sim[:da, da:].T
-        chol = np.linalg.cholesky(_nearest_correlation(sim, 1e-12))
+        chol = np.linalg.cholesky(nearest_correlation(sim, 1e-12))
         noise = np.zeros_like(s2)
         for w in draws:
             g = w @ chol.T
-            pearson = _nearest_correlation(correlation(g), floor)
-            ranked = _nearest_correlation(correlation(normal_scores(g)), floor)
-            noise += canonical_correlations(pearson, da) ** 2 - canonical_correlations(ranked, da) ** 2
+            pearson = nearest_correlation(correlation(g), floor)
+            ranked = nearest_correlation(correlation(normal_scores(g)), floor)
+            noise += canonical_correlations_of(pearson, da) ** 2 - canonical_correlations_of(ranked, da) ** 2
         s2 = np.clip(read - scale * noise / RANK_SIM_SETS, read / RANK_SIM_MAX_SHRINK, 1.0)
     return np.maximum(np.sqrt(s2), 1e-300)
 
@@ -252,24 +237,6 @@ def eigen_floor(n: int) -> float:
     return min(1e-4, 1.0 / (float(n) * float(n)))
 
 
-def _nearest_correlation(r: np.ndarray, floor: float = 1e-4) -> np.ndarray:
-    """Clip the eigenvalues of a symmetric matrix at `floor` and rescale to unit diagonal."""
-    w, v = np.linalg.eigh(0.5 * (r + r.T))
-    if w.min() >= floor:
-        return r
-    c = (v * np.maximum(w, floor)) @ v.T
-    s = 1.0 / np.sqrt(np.diag(c))
-    return c * s[:, None] * s[None, :]
-
-
-def canonical_correlations(r: np.ndarray, dx: int) -> np.ndarray:
-    """Canonical correlations of a positive-definite correlation matrix split at dx, descending."""
-    lx = np.linalg.cholesky(r[:dx, :dx])
-    ly = np.linalg.cholesky(r[dx:, dx:])
-    m = np.linalg.solve(lx, np.linalg.solve(ly, r[:dx, dx:].T).T)
-    return np.clip(np.linalg.svd(m, compute_uv=False), 0.0, MAX_RHO)
-
-
 def wishart_bias(dof: float, dx: int, dy: int) -> float:
     """The bias, in nats, of the Gaussian MI of a sample covariance with `dof` degrees of freedom.
 
@@ -282,11 +249,6 @@ def wishart_bias(dof: float, dx: int, dy: int) -> float:
         return float("nan")
     b = np.cumsum(digamma((dof - np.arange(d)) / 2.0))
     return float(0.5 * (b[dx - 1] + b[dy - 1] - b[d - 1]))
-
-
-def _whitener(r: np.ndarray) -> np.ndarray:
-    """W with W^T W = R^-1 (the transposed inverse Cholesky factor), so |x W|^2 = x^T R^-1 x."""
-    return np.linalg.inv(np.linalg.cholesky(r)).T
 
 
 def _t_copula_loglik(z: np.ndarray, white: np.ndarray, logdet: float, nu: float) -> float:
@@ -306,7 +268,7 @@ def _t_copula_loglik(z: np.ndarray, white: np.ndarray, logdet: float, nu: float)
 def _profile(z: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, float, Callable[[float], float]]:
     """Log pseudo-likelihoods of z under the t copula with correlation r: at each nu of NU_GRID,
     at nu = infinity, and as a function of nu (R whitened once)."""
-    white = _whitener(r)
+    white = whitener(r)
     logdet = -2.0 * float(np.log(np.diag(white)).sum())
 
     def loglik(nu: float) -> float:
@@ -356,7 +318,7 @@ def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray, floor: float) -> np.
     n, d = x.shape
 
     def fit(s):  # (the t log-likelihood of x under the correlation s, up to terms free of s; weights)
-        white = _whitener(s)
+        white = whitener(s)
         q = ((x @ white) ** 2).sum(axis=1)
         return float(np.log(np.diag(white)).sum() * n - 0.5 * (nu + d) * np.log1p(q / nu).sum()), (nu + d) / (nu + q)
 
@@ -365,7 +327,7 @@ def _t_scatter(x: np.ndarray, nu: float, start: np.ndarray, floor: float) -> np.
     for _ in range(EM_STEPS):
         step = (x * wt[:, None]).T @ x / n
         sd = 1.0 / np.sqrt(np.diag(step))
-        step = _nearest_correlation(step * sd[:, None] * sd[None, :], floor)
+        step = nearest_correlation(step * sd[:, None] * sd[None, :], floor)
         ll, step_wt = fit(step)
         if not ll > best:  # the rescaled step can overshoot near a singular R: keep the best so far
             break
@@ -391,10 +353,10 @@ def fit_elliptical(z: np.ndarray, dx: int, gaussian_r: np.ndarray | None = None)
         gaussian_r = correlation(z)
     nu, lr = math.inf, 0.0
     floor = eigen_floor(n)
-    r = _nearest_correlation(gaussian_r, floor)
+    r = nearest_correlation(gaussian_r, floor)
     if n <= d + 2:  # R is singular: shrink it (Wishart's correction needs n > d)
         lam = d / (n + d)
-        r = _nearest_correlation((1.0 - lam) * r + lam * np.eye(d))
+        r = nearest_correlation((1.0 - lam) * r + lam * np.eye(d))
     else:  # with fewer rows the profile says nothing about nu
         rows = subset_rows(z, PROFILE_ROWS)
         nu, lr, scatter = _fit_nu(z[rows], r, eigen_floor(len(rows)))

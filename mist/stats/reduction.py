@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mist.numerics.linalg import standardize
 from mist.stats.scores import subset_rows
 
 __all__ = ["MAX_FULL_DIMS", "Reduction", "needs_reduction", "reduce_pair"]
@@ -70,7 +71,7 @@ def reduce_pair(x: np.ndarray, y: np.ndarray, max_dim: int) -> tuple[list[tuple[
         depend on the order of the rows.
     """
     n = x.shape[0]
-    xs, ys = _standardize(x), _standardize(y)
+    xs, ys = standardize(x), standardize(y)
     first = np.zeros(n, bool)
     first[subset_rows(np.concatenate([xs, ys], axis=1), n // 2)] = True
     halves = (np.flatnonzero(first), np.flatnonzero(~first))
@@ -93,13 +94,6 @@ def reduce_pair(x: np.ndarray, y: np.ndarray, max_dim: int) -> tuple[list[tuple[
         halves=(len(halves[0]), len(halves[1])),
     )
     return out, reduction
-
-
-def _standardize(a: np.ndarray) -> np.ndarray:
-    """Columns centred and scaled to unit variance (constant columns become 0)."""
-    a = a - a.mean(axis=0)
-    sd = a.std(axis=0)
-    return a / np.where(sd > 0, sd, 1.0)
 
 
 def _components(a: np.ndarray, max_dim: int) -> tuple[np.ndarray, int]:

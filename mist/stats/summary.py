@@ -47,9 +47,9 @@ from scipy.stats import chi2
 from scipy.stats import f as f_dist
 
 from mist.numerics.ksg import ksg_mi
+from mist.numerics.linalg import canonical_correlations_of, correlation, nearest_correlation, whitener
 from mist.stats.elliptical import (
-    PROFILE_ROWS, EllipticalFit, _nearest_correlation, _whitener, canonical_correlations, correlation,
-    eigen_floor, fit_elliptical, gaussian_term, t_scores,
+    PROFILE_ROWS, EllipticalFit, eigen_floor, fit_elliptical, gaussian_term, t_scores,
 )
 from mist.stats.neighbours import NeighbourEvidence, neighbour_evidence
 from mist.stats.scores import subset_rows, normal_scores
@@ -121,17 +121,17 @@ def _evidence(z: np.ndarray, r: np.ndarray, dx: int) -> tuple[tuple[float, float
     x sqrt(n), Mahalanobis log-quantile ratios, canonical rho)."""
     n, d = z.shape
     dy = d - dx
-    rr = _nearest_correlation(_ridged(r, n))
-    q = ((z @ _whitener(rr)) ** 2).sum(axis=1)
+    rr = nearest_correlation(_ridged(r, n))
+    q = ((z @ whitener(rr)) ** 2).sum(axis=1)
     sd = math.sqrt(8.0 * d * (d + 2) / n)
     mardia = (float((q * q).mean()) - d * (d + 2)) / sd
     m2 = (z * z).mean(axis=0)  # each column's variance (normal scores: below 1)
     mardia_centred = (_unit_norm_kurtosis(q, m2) - _gaussian_copula_kurtosis(z, r, m2)) / sd
-    a = ((z[:, :dx] @ _whitener(rr[:dx, :dx])) ** 2).sum(axis=1)
-    b = ((z[:, dx:] @ _whitener(rr[dx:, dx:])) ** 2).sum(axis=1)
+    a = ((z[:, :dx] @ whitener(rr[:dx, :dx])) ** 2).sum(axis=1)
+    b = ((z[:, dx:] @ whitener(rr[dx:, dx:])) ** 2).sum(axis=1)
     a, b = a - a.mean(), b - b.mean()
     corr = float((a * b).mean() / math.sqrt(max((a * a).mean() * (b * b).mean(), 1e-300)))
-    rho = canonical_correlations(rr, dx)
+    rho = canonical_correlations_of(rr, dx)
     excess = (corr - float((rho**2).sum()) / math.sqrt(dx * dy)) * math.sqrt(n)
     ratios = np.log(np.maximum(np.quantile(q, _MAHAL_LEVELS), 1e-12) / chi2.ppf(_MAHAL_LEVELS, d))
     return (mardia, mardia_centred), excess, ratios, rho
@@ -169,7 +169,7 @@ def summarize_scores(z: np.ndarray, dx: int) -> SetSummary:
     if math.isinf(fit.nu):
         gauss, raw = fit.gaussian_mi, fit.raw_gaussian_mi
     else:  # the Gaussian copula's own term, beside the t core's
-        raw, gauss, _ = gaussian_term(_nearest_correlation(r, eigen_floor(n)), dx, n)
+        raw, gauss, _ = gaussian_term(nearest_correlation(r, eigen_floor(n)), dx, n)
     mardia, excess, ratios, _ = _evidence(z, r, dx)
     low_dim_ksg = _ksg_features(z, dx, fit.mi)
     # in low dimension KSG on the same rows is already there (the same estimator, up to a 1e-10 jitter)
