@@ -63,8 +63,8 @@ def test_inputs_accept_lists_tensors_and_vectors():
     "x, y, message",
     [
         (np.zeros((10, 2)), np.zeros((9, 1)), "10 samples but y has 9"),
-        (np.full((10, 1), np.nan), np.zeros((10, 1)), "NaN or infinite"),
-        (np.zeros((10, 1)), np.r_[np.zeros(9), np.inf], "NaN or infinite"),
+        (np.full((10, 1), np.nan), np.zeros((10, 1)), "x contains 10 NaN values.*drop or impute"),
+        (np.zeros((10, 1)), np.r_[np.zeros(9), np.inf], "y contains 1 infinite value.*first at row 9"),
         (np.zeros((10, 2, 2)), np.zeros((10, 1)), "shape"),
         (np.zeros((10, 0)), np.zeros((10, 1)), "no columns"),
         (["a", "b", "c", "d"], [1, 2, 3, 4], "numeric"),

@@ -15,11 +15,11 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
+from mist.inputs import as_matrix
+from mist.numerics.ksg import count_closer
 from mist.stats.scores import normal_scores
 
-from ._inputs import _as_matrix
 from .gaussian import _sines
-from mist.numerics.ksg import count_closer
 
 __all__ = ["ConditionalKSG", "GaussianCMI", "CONDITIONAL_ESTIMATORS", "as_triple"]
 
@@ -39,7 +39,7 @@ def as_triple(x, y, z, *, min_n: int = 2, why: str = "") -> tuple[np.ndarray, np
     out = []
     for a, name in ((x, "x"), (y, "y"), (z, "z")):
         try:
-            out.append(_as_matrix(a, name))
+            out.append(as_matrix(a, name)[0])
         except ValueError as err:
             raise ValueError(str(err).replace("in both x and y", "in x, y and z")) from None
     rows = [m.shape[0] for m in out]
