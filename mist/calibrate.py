@@ -61,7 +61,8 @@ from mist.calibration import (
     offset_tables,
 )
 from mist.inference.forward import predict_log1p
-from mist.release import load_release, release_paths, save_release
+from mist.release import load_release, save_release
+from mist.tensorfiles import pair_paths
 
 EDGES = [*DEFAULT_EDGES, 32769]  # the last bin: beyond the trained n (8,192)
 
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None, prog: str = "mist calibrate") -> int:
         calib["method"] += f"; the n bins below {a.keep_below} carry the previous calibration's offsets"
     calib["check"] = {"before": before, "after": report(pc, tc, nc, dc, calib), "fitted": after}
     calib["generator"] = f"{generator}, fresh seeds"
-    path = release_paths(a.checkpoint)[0].with_suffix("")
+    path = pair_paths(a.checkpoint)[0].with_suffix("")
     weights, card_path = save_release(net, {**card, "calibration": calib}, path)  # re-binds card and weights
     print(json.dumps(calib["check"], indent=2))
     print(f"calibration written to {card_path}")

@@ -10,7 +10,8 @@ import torch
 
 from mist import CheckpointError, MIEstimator
 from mist.model import MISTNetwork, NetworkConfig
-from mist.release import card_digest, load_release, save_release
+from mist.release import load_release, save_release
+from mist.tensorfiles import json_sha256
 
 RANGES = {"n": [16, 256], "dx": [1, 4], "dy": [1, 4], "mi": [0.0, 10.0], "max_mi_per_dim": 8.0}
 CAL = {"method": "split-conformal", "levels": [0.05, 0.25, 0.5, 0.75, 0.95], "edges": [16, 64, 256],
@@ -124,7 +125,7 @@ def test_an_unknown_architecture_key_is_refused(release):
 
 def test_the_digest_ignores_only_the_weights_sha256():
     card = {"a": 1, "weights_sha256": "x"}
-    assert card_digest(card) == card_digest({"a": 1, "weights_sha256": "y"}) != card_digest({"a": 2})
+    assert json_sha256(card) == json_sha256({"a": 1, "weights_sha256": "y"}) != json_sha256({"a": 2})
 
 
 def test_a_saved_release_is_readable_by_others(tmp_path):

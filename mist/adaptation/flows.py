@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import json
 import math
 import time
 from pathlib import Path
@@ -30,10 +29,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
 from mist.inputs import as_matrix
-from mist.release import make_readable, release_paths, sha256_of
+from mist.tensorfiles import read_pair, write_pair
 
 __all__ = ["FlowOptions", "FittedFlow", "FlowError", "fit_flow", "load_flow", "load_flow_pair", "flow_pair",
            "min_samples", "data_sha256"]
@@ -229,11 +227,6 @@ class FittedFlow:
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write PATH.safetensors and PATH.json; returns both paths."""
-        weights, card = release_paths(path)
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        save_file(tensors, str(weights), metadata={"format": "mist-flow"})
-        make_readable(weights)
         meta = {
             "format": "mist-flow",
             "format_version": FLOW_FORMAT,
@@ -242,11 +235,8 @@ class FittedFlow:
             "mean": self.mean.tolist(),
             "std": self.std.tolist(),
             "record": self.record,
-            "weights_file": weights.name,
-            "weights_sha256": sha256_of(weights),
         }
-        card.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        return weights, card
+        return write_pair(path, self.model.state_dict(), meta, {"format": "mist-flow"})
 
 
 def load_flow(path: str | Path) -> FittedFlow:
@@ -258,22 +248,18 @@ def load_flow(path: str | Path) -> FittedFlow:
     Raises:
         FlowError: a file is missing or corrupt, or the weights do not fit the architecture.
     """
-    weights, card = release_paths(path)
-    for f in (card, weights):
-        if not f.is_file():
-            raise FlowError(f"flow file {f} does not exist; fit the flow first (mist.adapt or mist-finetune)")
-    try:
-        meta = json.loads(card.read_text())
-    except json.JSONDecodeError as e:
-        raise FlowError(f"flow card {card} is not valid JSON ({e})") from e
-    if meta.get("format") != "mist-flow" or meta.get("format_version") != FLOW_FORMAT:
-        raise FlowError(f"{card} is not a mist flow of format version {FLOW_FORMAT}")
-    if sha256_of(weights) != meta.get("weights_sha256"):
-        raise FlowError(f"{weights} does not match the sha256 in {card.name}: the file is corrupt; refit the flow")
+    def check(meta, where):
+        if not isinstance(meta, dict) or meta.get("format") != "mist-flow" or meta.get("format_version") != FLOW_FORMAT:
+            raise FlowError(f"{where} is not a mist flow of format version {FLOW_FORMAT}")
+        return meta
+
+    tensors, meta, _, weights, card = read_pair(path, error=FlowError, what="flow", check=check,
+                                                missing="fit the flow first (mist.adapt or mist-finetune)",
+                                                mismatch="the file is corrupt: refit the flow")
     options = FlowOptions.from_dict(meta["options"])
     model = _build(int(meta["dim"]), options)
     try:
-        model.load_state_dict(load_file(str(weights)), strict=True)
+        model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:
         raise FlowError(f"{weights} does not fit the flow described in {card.name}: {e}") from e
     return FittedFlow(int(meta["dim"]), options, np.array(meta["mean"]), np.array(meta["std"]), model, meta["record"])

@@ -36,7 +36,8 @@ from mist.inference.trust import manifold_check
 from mist.result import UNITS, ConsistencyCheck, EstimateResult, SubsetEstimate
 from mist.inputs import MIN_N, Pair, as_pair, column_warnings
 from mist.model import MISTNetwork
-from mist.release import CheckpointError, load_release, release_paths
+from mist.release import CheckpointError, load_release
+from mist.tensorfiles import pair_paths
 from mist.stats import SetSummary, normal_scores
 from mist.stats.reduction import Reduction, needs_reduction, reduce_pair
 
@@ -150,7 +151,7 @@ class MIEstimator:
                     "release checkpoint (NAME.json beside NAME.safetensors)"
                 )
         else:
-            release_paths(checkpoint)  # an empty path is refused here, with the fix
+            pair_paths(checkpoint)  # an empty path is refused here, with the fix
             path = Path(checkpoint)
         network, card = load_release(path, map_location="cpu")
         return cls(network, card, device=device, **kwargs)
@@ -533,7 +534,7 @@ def estimate(
 def shared_estimator(checkpoint: str | Path | None = None, device: str | torch.device = "auto") -> MIEstimator:
     """The estimator of `checkpoint` (None: the shipped default) on `device`, loaded once per
     process and kept; reloaded when either file of the checkpoint changes on disk."""
-    stem = default_checkpoint() if checkpoint is None else release_paths(checkpoint)[0].with_suffix("")
+    stem = default_checkpoint() if checkpoint is None else pair_paths(checkpoint)[0].with_suffix("")
     dev = str(resolve_device(device))
     key = "" if checkpoint is None else str(stem.resolve())
     return _cached(key, dev, _stamp(stem))

@@ -1,0 +1,116 @@
+"""Tensors on disk as mist stores them: `NAME.safetensors` beside a JSON card `NAME.json`.
+
+Releases (`mist.release`) and fitted flows (`mist.adaptation.flows`) share this format: the card
+records the sha256 of the weights file, and the weights' header may record a digest of the card
+(`json_sha256`, canonical JSON), so that each binds the other. Reading never unpickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from mist.card import CheckpointError
+
+__all__ = ["pair_paths", "file_sha256", "json_sha256", "make_readable", "write_pair", "read_pair"]
+
+
+def pair_paths(path: str | Path) -> tuple[Path, Path]:
+    """`dir/NAME`, `dir/NAME.json` or `dir/NAME.safetensors` -> (weights, card)."""
+    if not str(path).strip():
+        raise CheckpointError("the checkpoint path is empty; pass dir/NAME of a release (NAME.json + NAME.safetensors), "
+                              "or None for the shipped checkpoint")
+    p = Path(path)
+    if p.suffix in (".json", ".safetensors"):
+        p = p.with_suffix("")
+    return p.with_suffix(".safetensors"), p.with_suffix(".json")
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def json_sha256(card: Mapping[str, Any]) -> str:
+    """sha256 of a card's canonical JSON (sorted keys, no spaces) without its `weights_sha256`."""
+    body = {k: v for k, v in card.items() if k != "weights_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def make_readable(path: Path) -> None:
+    """Give a written file the mode an ordinary write gets (0666 less the umask): safetensors
+    writes through a private temporary file (0600), so a shared checkpoint could not be read by others."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def write_pair(path: str | Path, tensors: Mapping[str, torch.Tensor], card: Mapping[str, Any],
+               header: Mapping[str, str]) -> tuple[Path, Path]:
+    """Write `PATH.safetensors` (the tensors, `header` in its metadata) and `PATH.json` (the card
+    with `weights_file` and `weights_sha256` added); returns both paths."""
+    weights, card_path = pair_paths(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(weights), metadata=dict(header))
+    make_readable(weights)
+    full = {**card, "weights_file": weights.name, "weights_sha256": file_sha256(weights)}
+    card_path.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
+    return weights, card_path
+
+
+def read_pair(
+    path: str | Path,
+    *,
+    error: type[ValueError] = CheckpointError,
+    what: str = "checkpoint",
+    missing: str = "",
+    mismatch: str = "",
+    check: Callable[[Any, Path], Any] | None = None,
+) -> tuple[dict[str, torch.Tensor], Any, dict[str, str], Path, Path]:
+    """Read a pair written by `write_pair`, verifying the weights against the card's sha256.
+
+    Arguments:
+        path: `dir/NAME` or either of its files.
+        error: the exception raised on any problem (a ValueError subclass).
+        what: what the files are, for messages ("checkpoint", "flow").
+        missing, mismatch: how to mend a missing file, a sha256 mismatch (appended to the messages).
+        check: called with the card's JSON and its path before the sha256 is compared; what it
+            returns is the card returned (to validate and type it).
+
+    Returns:
+        (tensors, card, the weights' header metadata, weights path, card path).
+    """
+    weights, card_path = pair_paths(path)
+    for f in (card_path, weights):
+        if not f.is_file():
+            raise error(f"{what} file {f} does not exist; {missing}")
+    try:
+        card = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{what} card {card_path} is not valid JSON ({e}); the file is corrupt") from e
+    if check is not None:
+        card = check(card, card_path)
+    digest = file_sha256(weights)
+    recorded = card.get("weights_sha256") if isinstance(card, Mapping) else None
+    if digest != recorded:
+        raise error(f"{weights} does not match its card: its sha256 is {digest}, {card_path.name} records "
+                    f"{recorded}; {mismatch}")
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            header = dict(f.metadata() or {})
+        tensors = load_file(str(weights))
+    except Exception as e:  # safetensors raises its own error types for truncated or foreign files
+        raise error(f"{weights} is not a readable safetensors file ({e}); {mismatch}") from e
+    return tensors, card, header, weights, card_path
