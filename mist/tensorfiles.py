@@ -3,6 +3,10 @@
 Releases (`mist.release`) and fitted flows (`mist.adaptation.flows`) share this format: the card
 records the sha256 of the weights file, and the weights' header may record a digest of the card
 (`json_sha256`, canonical JSON), so that each binds the other. Reading never unpickles.
+
+The header's entries are written as one canonical-JSON metadata value (key `mist`): safetensors
+writes several metadata keys in a random order (safetensors issue 584), which gave the same
+weights a different sha256 at every save. Files with the entries as separate keys still read.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from safetensors.torch import load_file, save_file
 
 from mist.card import CheckpointError
 
-__all__ = ["pair_paths", "file_sha256", "json_sha256", "make_readable", "write_pair", "read_pair"]
+HEADER_KEY = "mist"  # the weights' metadata key holding the header's entries
+
+__all__ = ["HEADER_KEY", "pair_paths", "file_sha256", "json_sha256", "make_readable", "write_pair", "read_pair"]
 
 
 def pair_paths(path: str | Path) -> tuple[Path, Path]:
@@ -63,7 +69,8 @@ def write_pair(path: str | Path, tensors: Mapping[str, torch.Tensor], card: Mapp
     with `weights_file` and `weights_sha256` added); returns both paths."""
     weights, card_path = pair_paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(weights), metadata=dict(header))
+    packed = {HEADER_KEY: json.dumps(dict(header), sort_keys=True, separators=(",", ":"))}  # one key: a fixed order
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(weights), metadata=packed)
     make_readable(weights)
     full = {**card, "weights_file": weights.name, "weights_sha256": file_sha256(weights)}
     card_path.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
@@ -110,6 +117,8 @@ def read_pair(
     try:
         with safe_open(str(weights), framework="pt") as f:
             header = dict(f.metadata() or {})
+        if HEADER_KEY in header:
+            header = json.loads(header[HEADER_KEY])
         tensors = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types for truncated or foreign files
         raise error(f"{weights} is not a readable safetensors file ({e}); {mismatch}") from e

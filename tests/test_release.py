@@ -152,3 +152,12 @@ def test_an_empty_checkpoint_path_names_the_fix():
 
     with pytest.raises(CheckpointError, match="checkpoint path is empty"):
         mist.MIEstimator.from_pretrained("")
+
+
+def test_saving_the_same_release_again_gives_the_same_bytes(release, tmp_path):
+    net, card = load_release(release)
+    digests = set()
+    for i in range(5):
+        weights, card_path = save_release(net, card, tmp_path / f"copy{i}" / "mist")
+        digests.add((weights.read_bytes(), card_path.read_text()))
+    assert len(digests) == 1
