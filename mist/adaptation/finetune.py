@@ -150,7 +150,7 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     from mist.adaptation.data import VAL_NAME
     from mist.training.export import export_checkpoint
     from mist.training.module import MISTModule
-    from mist.training.train import best_checkpoint, resume_path
+    from mist.training.fit import fit
 
     start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True)
@@ -170,20 +170,12 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     module = MISTModule(network=base_card["architecture"], max_steps=int(cfg.trainer.max_steps), val_names=(VAL_NAME,),
                         **OmegaConf.to_container(cfg.optim, resolve=True))
     module.net.load_state_dict(base_net.state_dict())
-    callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
-    loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values()]
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                                                 enable_progress_bar=bool(cfg.progress))
-    for lg in loggers:
-        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     t_fit = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg))
+    trainer, result = fit(cfg, module, datamodule, enable_progress_bar=bool(cfg.progress))
     t_fit = time.perf_counter() - t_fit
-    result: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    best = best_checkpoint(trainer)
+    best = result["ckpt_path"]
     if not best:
         raise AdaptationError("fine-tuning wrote no Lightning checkpoint to export; keep the `checkpoint` callback")
-    result["ckpt_path"] = best
     if not trainer.is_global_zero:
         return result
 
