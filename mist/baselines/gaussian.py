@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from mist.contract import PointEstimator
-from mist.numerics.linalg import standardize
 from mist.stats.scores import normal_scores
 
 from ._inputs import as_samples
@@ -24,7 +23,7 @@ def _standardize(a: np.ndarray, name: str) -> np.ndarray:
             f"column {j} of {name} is constant; correlations with it are undefined, so drop it "
             "(a constant carries no information)"
         )
-    return standardize(a)
+    return a / sd
 
 
 def _sines(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
