@@ -352,6 +352,20 @@ def test_small_n_suite_and_its_mse_by_range(tmp_path):
     assert mse[(10, 100)] == 1.0 and mse[(300, 500)] == 0.25 and math.isnan(mse[(100, 300)])
 
 
+def test_the_structures_figures_count_manifold_reads_far_above_the_truth_without_a_warning():
+    from mist.benchmark.command import structures_figures
+    from mist.contract import Row
+
+    def row(case, column, mi, warnings=()):
+        return Row(case, "manifold", 1000, 16, 16, 0.5, column, mi, None, None, 0.1, warnings=warnings)
+
+    rows = [row("warned", "mist", 3.0, ("a side is a curved manifold",)), row("silent", "mist", 2.0), row("close", "mist", 0.9),
+            row("warned", "ksg", 0.6), row("silent", "ksg", 0.6), row("close", "ksg", 0.6)]
+    text = structures_figures(rows, ["mist", "ksg"])
+    assert "2 of 3 read more than 1 nat above the truth, 1 of them without a warning" in text
+    assert "- silent: 2.00 for 0.50" in text and "- warned" not in text
+
+
 def test_reuse_takes_other_columns_from_an_earlier_run_of_the_same_suite(tmp_path, checkpoint, capsys):
     script = _script()
     first, second = tmp_path / "first", tmp_path / "second"

@@ -287,8 +287,15 @@ def structures_figures(rows: list, names: list[str]) -> str:
         text += (f"| {g} | {next(iter(m.values()))['cases']} | " + " | ".join(f"{m[c]['mae']:.3f}" for c in names if c in m)
                  + f" | {mist.get('cover90') or float('nan'):.2f} | {mist.get('median_width90') or float('nan'):.3f} |\n")
     if "mist" in overall and "ksg" in overall:
-        ratio = overall["mist"]["mae"] / overall["ksg"]["mae"]
+        ratio = overall["mist"]["mae"] / overall["ksg"]["mae"] if overall["ksg"]["mae"] > 0 else float("inf")
         text += f"\nmist MAE {overall['mist']['mae']:.3f} against KSG {overall['ksg']['mae']:.3f}: {ratio:.2f}x (goal <= 0.8x)\n"
+    manifold = [r for r in rows if r.column == "mist" and r.family == "manifold" and r.mi is not None]
+    if manifold:
+        high = [r for r in manifold if r.error > 1.0]
+        silent = [r for r in high if not r.warnings]
+        text += (f"\nmanifold embeddings: {len(high)} of {len(manifold)} read more than 1 nat above the truth, "
+                 f"{len(silent)} of them without a warning (goal: none)"
+                 + "".join(f"\n- {r.case_id}: {r.mi:.2f} for {r.true_mi:.2f}" for r in silent) + "\n")
     return text
 
 
