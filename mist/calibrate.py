@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None, prog: str = "mist calibrate") -> int:
     else:
         edges = a.edges
         generator = f"generator {a.generator}" if a.generator else "the training generator"
-        config = load_generator(a.generator) if a.generator else card["training"]["generator"]
+        config = load_generator(a.generator) if a.generator else card.training["generator"]
         threads = max(1, a.threads // max(1, a.workers))
         jobs = [(a.checkpoint, config, [a.seed, b, half], lo, hi, count, threads, a.workers <= 1)
                 for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None, prog: str = "mist calibrate") -> int:
     calib["bins"], calib["kept"] = labels, kept  # the card's JSON sorts keys: "bins" keeps the edge order
     calib["method"] += f"; a bin keeps its offsets only if they bring its check coverage > {a.min_gain} closer to 0.90"
     if a.keep_below is not None:
-        carried = carry_offsets(card.get("calibration"), calib, a.keep_below)
+        carried = carry_offsets(card.calibration, calib, a.keep_below)
         calib["carried"] = [label for c, label in enumerate(labels) if c % (len(edges) - 1) in carried]
         kept[:] = [k or label in calib["carried"] for k, label in zip(kept, labels)]
         calib["method"] += f"; the n bins below {a.keep_below} carry the previous calibration's offsets"

@@ -235,10 +235,12 @@ class Card(Mapping[str, Any]):
 
     def _checked_calibration(self, cal: Mapping[str, Any]) -> dict[str, Any]:
         """The split-conformal calibration (`mist.calibration`), checked against the levels."""
+        from mist.calibration import offset_tables  # the one reader of the tables' layout
+
         levels = self.levels
         try:
             edges, dim_edges = list(cal["edges"]), list(cal.get("dim_edges") or [])
-            tables = cal["offsets"] if dim_edges else [cal["offsets"]]
+            tables = offset_tables(cal)
             ok = levels is not None and (not dim_edges or (len(tables) == len(dim_edges) - 1
                                                            and dim_edges == sorted(set(dim_edges))))
             for table in tables:

@@ -161,8 +161,8 @@ def _info(args: argparse.Namespace) -> int:
         print(json.dumps(dict(card), indent=2, sort_keys=True))
         return 0
     r = est.ranges
-    arch = card.get("architecture", {})
-    training = card.get("training") or {}
+    arch = card.architecture
+    training = card.training
     per_dim = f" (at most {r.max_mi_per_dim:g} nats per coordinate pair)" if r.max_mi_per_dim else ""
     tr = card.get("trained_ranges") or {}
     lines = [
@@ -179,7 +179,7 @@ def _info(args: argparse.Namespace) -> int:
     lines += [
         f"quantile levels: {', '.join(f'{q:g}' for q in est.levels)}",
         "architecture: " + ", ".join(f"{k} {v}" for k, v in arch.items() if k != "quantiles"),
-        "calibration: " + _calibration_line(card.get("calibration")),
+        "calibration: " + _calibration_line(card.calibration),
     ]
     if training:
         shown = ("global_step", "epoch", "batch_size", "source")

@@ -84,7 +84,7 @@ def load_release(path: str | Path, map_location: str | torch.device = "cpu") -> 
             "loading the release and saving it again with mist.release.save_release"
         )
     try:
-        network = MISTNetwork(NetworkConfig(**card["architecture"]))
+        network = MISTNetwork(NetworkConfig(**card.architecture))
         network.load_state_dict(tensors, strict=True)
     except (RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"{weights} does not fit the architecture in {card_path.name}: {e}") from e

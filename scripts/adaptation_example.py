@@ -90,8 +90,8 @@ def main() -> None:
     options = FlowOptions.from_dict({**adapted.x_flow.options.to_dict(), "seed": a.seed + 1})
     fxb, fyb = fit_flow(x[ib], options, name="x (half B)"), fit_flow(y[ib], options, name="y (half B)")
 
-    generator = card["training"]["generator"]
-    lo, hi = card["trained_ranges"]["n"]
+    generator = card.training["generator"]
+    lo, hi = card.ranges().n
     ns = sorted({min(max(n, lo), hi) for n in ns})
     sampler = make_sampler(generator)  # the base prior may be a mixture of generators
 
@@ -104,13 +104,13 @@ def main() -> None:
         "pushed B": lambda n, seed: pushed_sets(generator, fxb, fyb, n, per_n, seed),
         "plain": plain,
     }
-    levels = card["quantile_levels"]
+    levels = list(card.levels)
     results: dict = {}
     for k, (kind, make) in enumerate(kinds.items()):
         sets = [s for n in ns for s in make(n, (77_000, a.seed, k, n))]  # seeds the fine-tuning never used
         results[kind] = {
-            "base": score(predict(base_net, sets), sets, levels, base_card.get("calibration")),
-            "adapted": score(predict(net, sets), sets, levels, card.get("calibration")),
+            "base": score(predict(base_net, sets), sets, levels, base_card.calibration),
+            "adapted": score(predict(net, sets), sets, levels, card.calibration),
         }
 
     print(f"\nadaptation: {t_adapt / 60:.1f} min ({steps} steps); flows fitted to half A ({len(ia)} rows), "

@@ -27,7 +27,7 @@ def base_checkpoint(path: str | Path | None) -> Path:
 
 def check_dims(card: Mapping[str, Any], dx: int, dy: int) -> None:
     """AdaptationError unless dx and dy lie in the base checkpoint's trained ranges."""
-    r = TrainedRanges.from_card(dict(card))
+    r = TrainedRanges.from_card(card)
     for name, d, (lo, hi) in (("X", dx, r.dx), ("Y", dy, r.dy)):
         if not lo <= d <= hi:
             raise AdaptationError(

@@ -50,7 +50,7 @@ def finetune_generator(card: Mapping[str, Any], dx: int, dy: int, overrides: Map
     if not gen:
         text = importlib.resources.files("mist.configs").joinpath("generator/default.yaml").read_text()
         gen = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
-        gen["n"] = list(TrainedRanges.from_card(dict(card)).n)
+        gen["n"] = list(TrainedRanges.from_card(card).n)
 
     def fixed(g: Mapping[str, Any]) -> dict[str, Any]:
         g = {**dict(g), **dict(overrides or {})}
@@ -167,7 +167,7 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     generator = finetune_generator(base_card, x_flow.dim, y_flow.dim, OmegaConf.to_container(cfg.generator, resolve=True))
 
     datamodule = hydra.utils.instantiate(cfg.finetune, generator=generator, flows=str(flows_dir))
-    module = MISTModule(network=base_card["architecture"], max_steps=int(cfg.trainer.max_steps), val_names=(VAL_NAME,),
+    module = MISTModule(network=base_card.architecture, max_steps=int(cfg.trainer.max_steps), val_names=(VAL_NAME,),
                         **OmegaConf.to_container(cfg.optim, resolve=True))
     module.net.load_state_dict(base_net.state_dict())
     t_fit = time.perf_counter()
@@ -182,11 +182,11 @@ def finetune(cfg: DictConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     export_checkpoint(best, out)
     net, card = load_release(out)
-    levels = card["quantile_levels"]
-    lo, hi = card["trained_ranges"]["n"]
+    levels = list(card.levels)
+    lo, hi = card.ranges().n
     t_eval = time.perf_counter()
     scoring, calib_sets = _evaluation_sets(cfg, generator, x_flow, y_flow, int(lo), int(hi))
-    base_score = score(predict(base_net, scoring), scoring, levels, base_card.get("calibration"))
+    base_score = score(predict(base_net, scoring), scoring, levels, base_card.calibration)
     calibration = calibrate(predict(net, calib_sets), calib_sets, levels) if calib_sets else None
     if calibration:
         calibration["generator"] = "the fine-tuning generator pushed through the flows, fresh seeds"

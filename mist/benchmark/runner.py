@@ -74,10 +74,10 @@ def load_column(spec: EstimatorSpec) -> Column:
         from mist.inference import MIEstimator
 
         est = MIEstimator.from_pretrained(spec.checkpoint, device=spec.device, **spec.options)
-        card = getattr(est, "card", {}) or {}
-        info = {"checkpoint": spec.checkpoint or "default (shipped)", "weights_sha256": card.get("weights_sha256"),
-                "trained_ranges": card.get("trained_ranges"), "mist_version": card.get("mist_version"),
-                "training_generator": (card.get("training") or {}).get("generator")}
+        card = est.card
+        info = {"checkpoint": spec.checkpoint or "default (shipped)", "weights_sha256": card.weights_sha256,
+                "trained_ranges": card.get("trained_ranges"), "mist_version": card.mist_version,
+                "training_generator": card.training.get("generator")}
         return Column(spec, est, info)
     from mist.baselines import make_estimator
 
