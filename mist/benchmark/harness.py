@@ -21,7 +21,7 @@ from typing import Any
 from mist.contract import Case, Estimator, Row, Sample
 
 __all__ = ["STATUS_OK", "STATUS_SKIPPED", "STATUS_ERROR", "MemoryProbe", "measure", "skipped", "run_suite",
-           "warm_up", "quantile_field", "named_estimator", "as_record"]
+           "warm_up", "quantile_field", "named_estimator", "as_record", "finite", "failure_note"]
 
 STATUS_OK, STATUS_SKIPPED, STATUS_ERROR = "ok", "skipped", "error"
 
@@ -104,8 +104,14 @@ _OFF = MemoryProbe("off")
 
 
 # ---------------------------------------------------------------------- one estimate
-def _finite(v: float | None) -> float | None:
+def finite(v: float | None) -> float | None:
+    """v as a float, or None where it is missing or not finite (files hold no NaN or inf)."""
     return float(v) if v is not None and math.isfinite(v) else None
+
+
+def failure_note(err: Exception) -> str:
+    """How a failed call is reported in a row's note: its type and message, at most 500 characters."""
+    return f"{type(err).__name__}: {err}"[:500]
 
 
 def skipped(case: Case, column: str, reason: str, sample: Sample | None = None) -> Row:
@@ -132,14 +138,14 @@ def measure(column: str, estimator: Estimator, case: Case, sample: Sample,
                 est = estimator.estimate_with_info(sample.x, sample.y)
                 seconds = time.perf_counter() - start
             caught = [str(m.message) for m in w]
-        row = Row(case.case_id, family, case.n, case.dx, case.dy, float(sample.mi), column, _finite(float(est.mi)),
-                  _finite(est.lower), _finite(est.upper), seconds,
+        row = Row(case.case_id, family, case.n, case.dx, case.dy, float(sample.mi), column, finite(float(est.mi)),
+                  finite(est.lower), finite(est.upper), seconds,
                   quantiles={float(q): float(v) for q, v in est.quantiles.items()},
                   warnings=tuple(dict.fromkeys(caught)))
         return row, mem["peak_mb"]
     except Exception as err:  # noqa: BLE001 - reported in the row
         return Row(case.case_id, family, case.n, case.dx, case.dy, float(sample.mi), column, None, None, None, None,
-                   status=STATUS_ERROR, note=f"{type(err).__name__}: {err}"[:500],
+                   status=STATUS_ERROR, note=failure_note(err),
                    warnings=tuple(dict.fromkeys(caught))), None
 
 

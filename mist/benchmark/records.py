@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mist.benchmark.config import EstimatorSpec
-from mist.benchmark.harness import STATUS_OK, STATUS_SKIPPED, quantile_field
-from mist.contract import Case, Row
+from mist.benchmark.harness import STATUS_OK, finite, quantile_field
+from mist.contract import Case, Row, Sample
 
 __all__ = ["ROW_FIELDS", "row_fields", "grid_record"]
 
@@ -45,14 +44,16 @@ ROW_FIELDS = [
 ]
 
 
-def grid_record(case: Case, row: Row, spec: EstimatorSpec, levels: Sequence[float]) -> dict[str, Any]:
-    """The grid's flat row (the fields of `row_fields(levels)`) from the harness's row."""
+def grid_record(case: Case, row: Row, spec: EstimatorSpec, levels: Sequence[float], sample: Sample | None,
+                draw_seconds: float | None) -> dict[str, Any]:
+    """The grid's flat row (the fields of `row_fields(levels)`) from the harness's row, with the
+    drawn sample's transforms and the time the draw took (None where nothing was drawn)."""
     record: dict[str, Any] = {f: None for f in row_fields(levels)}
     record.update(case_id=case.case_id, suite=case.suite, heldout=case.heldout, n=case.n, dx=case.dx, dy=case.dy,
                   mi_target=case.meta["mi_target"], seed_index=case.meta["seed_index"], data_seed=case.seed,
                   estimator=spec.name, kind=spec.kind, interval="", warnings="", note=row.note)
-    if row.status != STATUS_SKIPPED or math.isfinite(row.true_mi):
-        record.update(family=row.family, true_mi=row.true_mi)
+    if sample is not None:
+        record.update(family=row.family, true_mi=row.true_mi, transform=sample.transform, draw_seconds=draw_seconds)
     record["status"] = row.status
     if row.status == STATUS_OK:
         record.update(estimate=row.mi, seconds=row.seconds)
@@ -66,5 +67,5 @@ def grid_record(case: Case, row: Row, spec: EstimatorSpec, levels: Sequence[floa
 def _quantile_at(quantiles: Mapping[float, float], level: float) -> float | None:
     for q, v in quantiles.items():
         if abs(q - level) < 1e-9:
-            return float(v) if math.isfinite(v) else None
+            return finite(v)
     return None

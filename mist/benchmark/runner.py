@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import time
 import warnings
@@ -39,6 +38,8 @@ from mist.benchmark.harness import (
     STATUS_ERROR,
     STATUS_OK,
     MemoryProbe,
+    failure_note,
+    finite,
     measure,
     quantile_field,
     skipped,
@@ -105,14 +106,12 @@ def run_case(case: Case, cfg: BenchmarkConfig, columns: Sequence[Column], probe:
     for column, reason in zip(columns, reasons):
         spec = column.spec
         if reason is not None:
-            record = grid_record(case, skipped(case, spec.name, reason, sample), spec, cfg.levels)
-            if sample is not None:
-                record.update(transform=sample.transform, draw_seconds=draw_seconds)
-            records.append(record)
+            records.append(grid_record(case, skipped(case, spec.name, reason, sample), spec, cfg.levels, sample,
+                                       draw_seconds))
             continue
         row, peak_mb = measure(spec.name, column.estimator, case, sample, probe)
-        record = grid_record(case, row, spec, cfg.levels)
-        record.update(transform=sample.transform, draw_seconds=draw_seconds, peak_mb=peak_mb)
+        record = grid_record(case, row, spec, cfg.levels, sample, draw_seconds)
+        record["peak_mb"] = peak_mb
         caught = list(row.warnings)
         if row.status == STATUS_OK:
             boot_reason = spec.bootstrap_skip_reason(case.n, case.dx, case.dy, seed_index, case.suite)
@@ -128,9 +127,9 @@ def run_case(case: Case, cfg: BenchmarkConfig, columns: Sequence[Column], probe:
                         caught += [str(m.message) for m in w]
                     record["interval"] = spec.bootstrap.method
                     for q, v in zip(cfg.levels, b.quantiles):
-                        record[quantile_field(q)] = float(v) if math.isfinite(v) else None
+                        record[quantile_field(q)] = finite(float(v))
                 except Exception as err:  # noqa: BLE001 - one failure must not end a long run; it is reported
-                    record.update(status=STATUS_ERROR, estimate=None, note=f"{type(err).__name__}: {err}"[:500])
+                    record.update(status=STATUS_ERROR, estimate=None, note=failure_note(err))
             elif spec.bootstrap is not None:
                 record["note"] = f"no interval: {boot_reason}"
         if record["estimate"] is not None and record["true_mi"] is not None:
